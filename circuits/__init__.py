@@ -1,0 +1,1 @@
+"""vo2neuro.circuits"""

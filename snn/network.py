@@ -1,0 +1,101 @@
+r"""Fully connected BP-SNN of VO2 oscillator neurons.
+
+Every layer is ``Linear -> VO2Neuron``. The ``Linear`` layer acts on the whole ``[T, B, N]`` tensor in one
+matmul (synaptic currents have no memory here, so time and batch fold into one GEMM); only the neuron
+recursion loops over ``T`` (fused kernel, :func:`vo2neuro.snn.neuron.vo2_sequence`).
+
+Weight-to-current scaling. A synaptic weight is a current in units of the neuron's rheobase
+``I_rh = (v_th - v_bias)/R_leak`` [A]: the current into neuron ``j`` is ``I_j = I_rh (sum_i W_ji x_i + b_j)``.
+A drive of 1 is then exactly the firing threshold and ``i_max/I_rh`` the latch limit, whatever the circuit's
+C, R_leak and voltages, so the same initialisation and learning rate work for any reasonable parameter set and
+trained weights convert to physical currents (or conductances, for a known input spike voltage) by one factor.
+Initialisation: ``W ~ U(-w0, w0)`` with ``w0 = init_gain * sqrt(3/fan_in)`` and ``b = bias0``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from vo2neuro._units import ParameterError
+from vo2neuro.snn.neuron import VO2Neuron, VO2NeuronState
+from vo2neuro.snn.params import VO2NeuronParams
+
+__all__ = ["VO2MLP"]
+
+
+class VO2MLP(nn.Module):
+    """``n_in -> hidden... -> n_out`` network of VO2 neurons; outputs the output layer's spike trains.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input features and classes.
+    hidden : sequence of int
+        Hidden layer widths.
+    p : VO2NeuronParams
+        Neuron parameters shared by every layer (SI).
+    surrogate, slope : str, float or None
+        Surrogate gradient (``vo2neuro.snn.neuron.SURROGATES``) and its slope.
+    init_gain : float
+        Weight scale in rheobase units per unit-variance input [-].
+    bias0 : float
+        Initial bias drive in rheobase units [-].
+
+    Examples
+    --------
+    >>> p = VO2NeuronParams(capacitance=145.35e-12, r_leak=12e3, v_th=5.0, v_h=2.0, t_ref=0.5e-6,
+    ...                     i_max=2e-3, dt=0.1e-6)
+    >>> net = VO2MLP(64, [32], 10, p)
+    >>> net(torch.rand(20, 3, 64)).shape      # [T, B, classes]
+    torch.Size([20, 3, 10])
+    """
+
+    def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, p: VO2NeuronParams, *,
+                 surrogate: str = "fast_sigmoid", slope: float | None = None,
+                 init_gain: float = 1.0, bias0: float = 0.0) -> None:
+        super().__init__()
+        sizes = [int(n_in), *[int(h) for h in hidden], int(n_out)]
+        if any(s < 1 for s in sizes):
+            raise ParameterError(f"layer sizes must be >= 1 [-], got {sizes}")
+        self.sizes = tuple(sizes)
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.neurons = nn.ModuleList(VO2Neuron(p, surrogate=surrogate, slope=slope) for _ in sizes[1:])
+        with torch.no_grad():
+            for lin in self.linears:
+                w0 = init_gain * math.sqrt(3.0 / lin.in_features)
+                lin.weight.uniform_(-w0, w0)
+                lin.bias.fill_(bias0)
+
+    def forward(self, x: torch.Tensor, states: Sequence[VO2NeuronState | None] | None = None,
+                *, return_all: bool = False):
+        """Run the network over a sequence.
+
+        Parameters
+        ----------
+        x : Tensor, shape ``[T, B, n_in]``
+            Input (spikes or analog values) per step [-].
+        states : sequence of VO2NeuronState or None
+            Initial state per layer; rest state when None (no state leaks between calls).
+        return_all : bool
+            Also return the hidden spike trains and final states.
+
+        Returns
+        -------
+        Tensor, shape ``[T, B, n_out]``
+            Output spike trains [-]; with ``return_all`` a tuple ``(out, spikes_per_layer, final_states)``.
+        """
+        if x.dim() != 3 or x.shape[-1] != self.sizes[0]:
+            raise ParameterError(f"x must have shape [T, B, {self.sizes[0]}] [-], got {tuple(x.shape)}")
+        states = list(states) if states is not None else [None] * len(self.neurons)
+        spikes, finals = [], []
+        h = x
+        for lin, neu, st in zip(self.linears, self.neurons, states):
+            h, st_new = neu(lin(h), st)
+            spikes.append(h)
+            finals.append(st_new)
+        if return_all:
+            return h, spikes, finals
+        return h

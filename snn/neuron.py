@@ -1,0 +1,379 @@
+r"""PyTorch VO2 relaxation-oscillator neuron: functional core, fused sequence kernel, ``nn.Module`` wrappers.
+
+Discrete-time dynamics (exact exponential integration over ``dt`` with the insulating resistance frozen; the
+neuron is integrating when its refractory counter is zero)::
+
+    v_inf  = v_bias + I R_leak                       [V]
+    c      = v_inf + (v - v_inf) exp(-dt/tau)         (integrating)   |   c = v   (refractory)
+    s      = H(c - v_th)                              threshold crossed
+    g      = H(i_max - I)                             device can return to insulating (inside the window)
+    z      = s g                                      spike
+    v'     = v_h      if z or not g  else c           reset to the hold voltage (NOT 0); latched -> v_h
+    r'     = n_ref    if z           else max(r-1, 0) refractory counter [steps]
+
+Surrogate gradients. ``H`` is the Heaviside step forward and a surrogate derivative backward (registry
+:data:`SURROGATES`), evaluated on the normalised arguments ``(c - v_th)/(v_th - v_bias)`` and
+``(i_max - I)/I_rh`` with ``I_rh = (v_th - v_bias)/R_leak`` the rheobase, so the same slope works for any
+physical parameter set; the derivative w.r.t. ``c`` in [V^-1] is ``sigma'(x)/(v_th - v_bias)``.
+
+Current limit ``i_max``. Forward it is exact: above ``i_max`` the device latches metallic, the neuron emits
+nothing and sits at ``v_h``. Backward the spike is written ``z = (s + (1 - s) L) g`` with ``L = 1 - g``
+detached, which is identical forward but gives ``dz/dg = 1`` while latched (the latched device *is* switched,
+so its threshold factor is 1) and ``dz/dg = s`` otherwise. The gradient through the gate,
+``dz/dI = -(s or L) sigma'((i_max - I)/I_rh)/I_rh``, therefore tells the optimiser to lower an over-driven,
+silent neuron's current back into the window and warns a neuron that fires near ``i_max``; it vanishes for
+silent neurons inside the window, so the limit adds no bias to ordinary sub-threshold learning.
+
+The reset and the refractory counter are treated as constants in the backward pass (the reset is detached, as
+in snntorch's default and Zenke & Vogels, Neural Comput. 33, 899 (2021)).
+
+References
+----------
+Pearson & Anson, Proc. Phys. Soc. B 34, 204 (1921) (relaxation oscillator); Neftci, Mostafa & Zenke,
+IEEE Signal Process. Mag. 36, 51 (2019) (surrogate gradients); Zenke & Ganguli, Neural Comput. 30, 1514 (2018)
+(fast sigmoid, "SuperSpike"); Fang et al., ICCV 2021 (arctan surrogate).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from vo2neuro._units import ParameterError
+from vo2neuro.snn.params import VO2NeuronParams
+
+__all__ = [
+    "SURROGATES",
+    "Surrogate",
+    "VO2Cell",
+    "VO2Neuron",
+    "VO2NeuronState",
+    "get_surrogate",
+    "initial_state",
+    "rate",
+    "vo2_sequence",
+    "vo2_step",
+]
+
+
+# ---------------------------------------------------------------------------------------------- surrogates
+class Surrogate(NamedTuple):
+    """A surrogate derivative ``d/dx H(x)`` of the normalised argument ``x`` and its default slope."""
+
+    name: str
+    derivative: Callable[[torch.Tensor, float], torch.Tensor]
+    default_slope: float
+    doc: str
+
+
+def _fast_sigmoid(x: torch.Tensor, k: float) -> torch.Tensor:
+    return 1.0 / (1.0 + k * x.abs()) ** 2
+
+
+def _arctan(x: torch.Tensor, k: float) -> torch.Tensor:
+    return (k / 2.0) / (1.0 + (math.pi / 2.0 * k * x) ** 2)
+
+
+SURROGATES: dict[str, Surrogate] = {
+    "fast_sigmoid": Surrogate("fast_sigmoid", _fast_sigmoid, 5.0,
+                              "1/(1 + k|x|)^2, Zenke & Ganguli 2018 (SuperSpike)"),
+    "arctan": Surrogate("arctan", _arctan, 5.0, "(k/2)/(1 + (pi k x/2)^2), Fang et al. 2021"),
+}
+
+
+def get_surrogate(name: str) -> Surrogate:
+    """Registry entry ``name``; :class:`ParameterError` listing the valid names if unknown."""
+    try:
+        return SURROGATES[name]
+    except KeyError:
+        raise ParameterError(f"surrogate: unknown name {name!r}; valid: {', '.join(sorted(SURROGATES))}") from None
+
+
+class _Heaviside(torch.autograd.Function):
+    """``H(x) = 1[x >= 0]`` forward, ``grad * sigma'(x) / scale`` backward (x in physical units)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float, surrogate: str, slope: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.scale, ctx.surrogate, ctx.slope = scale, surrogate, slope
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        d = SURROGATES[ctx.surrogate].derivative(x / ctx.scale, ctx.slope) / ctx.scale
+        return grad * d, None, None, None
+
+
+# ---------------------------------------------------------------------------------------------- state
+class VO2NeuronState(NamedTuple):
+    """Explicit neuron state (any shape, same for both fields).
+
+    v : Tensor
+        Node (membrane) voltage [V].
+    ref : Tensor
+        Refractory steps still to wait [steps], a float tensor holding integers ``0..n_ref``.
+    """
+
+    v: torch.Tensor
+    ref: torch.Tensor
+
+
+def initial_state(like: torch.Tensor, p: VO2NeuronParams) -> VO2NeuronState:
+    """Rest state shaped like one time step of ``like``: ``v = v_bias`` [V], not refractory."""
+    return VO2NeuronState(torch.full_like(like, p.v_bias), torch.zeros_like(like))
+
+
+def _slope(surrogate: str, slope: float | None) -> float:
+    s = get_surrogate(surrogate).default_slope if slope is None else float(slope)
+    if not (math.isfinite(s) and s > 0):
+        raise ParameterError(f"slope must be a finite number > 0 [-], got {slope!r}")
+    return s
+
+
+# ---------------------------------------------------------------------------------------------- one step
+def vo2_step(
+    i_in: torch.Tensor,
+    state: VO2NeuronState,
+    p: VO2NeuronParams,
+    *,
+    surrogate: str = "fast_sigmoid",
+    slope: float | None = None,
+) -> tuple[torch.Tensor, VO2NeuronState]:
+    r"""Advance the VO2 neuron by one step ``dt``; differentiable through surrogate gradients.
+
+    Parameters
+    ----------
+    i_in : Tensor, shape ``S``
+        Input current into the node [A].
+    state : VO2NeuronState
+        Previous state, fields of shape ``S``.
+    p : VO2NeuronParams
+        Neuron parameters (SI).
+    surrogate, slope : str, float
+        Surrogate derivative (``SURROGATES``) and its slope [-] on the normalised arguments.
+
+    Returns
+    -------
+    spikes : Tensor, shape ``S``
+        1.0 where the neuron fired in this step, else 0.0 [-].
+    state : VO2NeuronState
+        New state.
+
+    Examples
+    --------
+    >>> p = VO2NeuronParams(capacitance=145.35e-12, r_leak=12e3, v_th=5.0, v_h=2.0, t_ref=0.5e-6,
+    ...                     i_max=2e-3, dt=0.1e-6)
+    >>> i = torch.full((1,), 1e-3)
+    >>> st = initial_state(i, p)
+    >>> zs = []
+    >>> for _ in range(12):
+    ...     z, st = vo2_step(i, st, p)
+    ...     zs.append(int(z))
+    >>> zs.index(1)     # first spike after 9 steps: tau*ln(12/7) = 0.94 us
+    8
+    """
+    k = _slope(surrogate, slope)
+    a = p.decay
+    v, ref = state
+    active = ref <= 0
+    c = torch.where(active, a * v + (1.0 - a) * (p.v_bias + p.r_leak * i_in), v)
+    s = _Heaviside.apply(c - p.v_th, p.v_th - p.v_bias, surrogate, k)
+    g = _Heaviside.apply(p.i_max - i_in, p.rheobase, surrogate, k)
+    latched = (1.0 - g).detach()
+    z = (s + (1.0 - s) * latched) * g
+    reset = torch.maximum(z, latched).detach()
+    v_new = reset * p.v_h + (1.0 - reset) * c
+    ref_new = torch.where(z.detach() > 0, torch.full_like(ref, float(p.n_ref)), (ref - 1.0).clamp_min(0.0))
+    return z, VO2NeuronState(v_new, ref_new)
+
+
+# ---------------------------------------------------------------------------------------------- fused sequence
+class _VO2Sequence(torch.autograd.Function):
+    """The recursion of :func:`vo2_step` over ``T`` steps with a hand-written BPTT backward.
+
+    Forward runs without building an autograd graph and keeps the masks and pre-reset voltages; backward
+    is, per step (``gz`` the incoming spike gradient, ``dv`` the carried voltage gradient)::
+
+        dc_t     = dv_t (1 - reset_t) + gz_t g_t sigma'(c_t)            (2 fused ops per step)
+        dv_{t-1} = dc_t (active_t a + 1 - active_t)
+        dI_t     = dc_t active_t (1 - a) R_leak - gz_t (s_t or L_t) sigma'_g(I_t)   (vectorised over T)
+
+    This equals autograd through :func:`vo2_step` (tested) at a fraction of its cost.
+    """
+
+    @staticmethod
+    def forward(ctx, i_seq, v0, ref0, p: VO2NeuronParams, surrogate: str, k: float):  # type: ignore[override]
+        a = p.decay
+        drive = (1.0 - a) * (p.v_bias + p.r_leak * i_seq)            # [T, ...] in one vectorised op
+        gate = i_seq < p.i_max                                        # [T, ...]
+        n_ref = float(p.n_ref)
+        T = i_seq.shape[0]
+        c_all = torch.empty_like(i_seq)
+        active_all = torch.empty_like(i_seq, dtype=torch.bool)
+        z_all = torch.empty_like(i_seq)
+        v, ref = v0, ref0
+        for t in range(T):
+            active = ref <= 0
+            c = torch.where(active, torch.add(drive[t], v, alpha=a), v)
+            z = (c >= p.v_th) & gate[t]
+            v = torch.where(z | ~gate[t], p.v_h, c)
+            ref = torch.where(z, n_ref, (ref - 1.0).clamp_min_(0.0))
+            c_all[t] = c
+            active_all[t] = active
+            z_all[t] = z
+        ctx.save_for_backward(i_seq, c_all, active_all, z_all)
+        ctx.p, ctx.surrogate, ctx.k = p, surrogate, k
+        ctx.mark_non_differentiable(ref)
+        return z_all, v, ref
+
+    @staticmethod
+    def backward(ctx, gz, gv, _gref):  # type: ignore[override]
+        i_seq, c_all, active_all, z_all = ctx.saved_tensors
+        p: VO2NeuronParams = ctx.p
+        d = SURROGATES[ctx.surrogate].derivative
+        a, vs, i_rh = p.decay, p.v_th - p.v_bias, p.rheobase
+        gate = i_seq < p.i_max
+        fired_or_latched = (z_all > 0) | ~gate
+        if gz is None:
+            gz = torch.zeros_like(c_all)
+        gzc = gz * gate * d((c_all - p.v_th) / vs, ctx.k) / vs        # dz/dc contribution, vectorised
+        keep = (~fired_or_latched).to(c_all.dtype)                     # 1 - reset
+        carry = 1.0 - active_all.to(c_all.dtype) * (1.0 - a)           # dc_t/dv_{t-1}: a or 1
+        dc = torch.empty_like(c_all)
+        dv = torch.zeros_like(c_all[0]) if gv is None else gv
+        for t in range(c_all.shape[0] - 1, -1, -1):
+            dc[t] = torch.addcmul(gzc[t], dv, keep[t])
+            dv = dc[t] * carry[t]
+        di = dc * active_all * ((1.0 - a) * p.r_leak)
+        di = di - gz * fired_or_latched * d((p.i_max - i_seq) / i_rh, ctx.k) / i_rh
+        return di, dv, None, None, None, None
+
+
+def vo2_sequence(
+    i_seq: torch.Tensor,
+    state: VO2NeuronState | None,
+    p: VO2NeuronParams,
+    *,
+    surrogate: str = "fast_sigmoid",
+    slope: float | None = None,
+) -> tuple[torch.Tensor, VO2NeuronState]:
+    """Run :func:`vo2_step` over the leading (time) axis of ``i_seq`` with a fused forward/backward.
+
+    Parameters
+    ----------
+    i_seq : Tensor, shape ``[T, *S]``
+        Input current [A].
+    state : VO2NeuronState or None
+        Initial state of shape ``S``; the rest state (:func:`initial_state`) when None.
+
+    Returns
+    -------
+    spikes : Tensor, shape ``[T, *S]``
+        Spike train [-].
+    state : VO2NeuronState
+        State after the last step (``v`` differentiable, ``ref`` not).
+    """
+    k = _slope(surrogate, slope)
+    if i_seq.dim() < 1 or i_seq.shape[0] < 1:
+        raise ParameterError(f"i_seq must have a leading time axis of length >= 1 [A], got shape {tuple(i_seq.shape)}")
+    if state is None:
+        state = initial_state(i_seq[0], p)
+    z, v, ref = _VO2Sequence.apply(i_seq, state.v, state.ref.to(i_seq.dtype), p, surrogate, k)
+    return z, VO2NeuronState(v, ref)
+
+
+# ---------------------------------------------------------------------------------------------- modules
+class _VO2Base(nn.Module):
+    def __init__(self, p: VO2NeuronParams, *, surrogate: str = "fast_sigmoid", slope: float | None = None,
+                 current_scale: float | None = None) -> None:
+        super().__init__()
+        if not isinstance(p, VO2NeuronParams):
+            raise ParameterError(f"p must be a VO2NeuronParams, got {type(p).__name__} [-]")
+        self.p = p
+        self.surrogate = get_surrogate(surrogate).name
+        self.slope = _slope(surrogate, slope)
+        if current_scale is not None and not (math.isfinite(current_scale) and current_scale > 0):
+            raise ParameterError(f"current_scale must be a finite number > 0 [A], got {current_scale!r}")
+        self.current_scale = p.rheobase if current_scale is None else float(current_scale)
+
+    def extra_repr(self) -> str:
+        return (f"tau={self.p.tau:.4g} s, v_th={self.p.v_th:g} V, v_h={self.p.v_h:g} V, n_ref={self.p.n_ref}, "
+                f"current_scale={self.current_scale:.4g} A, surrogate={self.surrogate}(k={self.slope:g})")
+
+
+class VO2Cell(_VO2Base):
+    """One step of the VO2 neuron as a module (snntorch-style loops: ``spk, state = cell(cur, state)``).
+
+    The input ``x`` is dimensionless: the current is ``I = x * current_scale`` [A], with ``current_scale``
+    the rheobase ``(v_th - v_bias)/R_leak`` by default, so ``x > 1`` (held) makes the neuron fire and
+    ``x > i_max/I_rh`` latches it, whatever the physical parameters. The state is explicit; ``forward`` builds
+    the rest state only when ``state is None``.
+    """
+
+    def forward(self, x: torch.Tensor, state: VO2NeuronState | None = None) -> tuple[torch.Tensor, VO2NeuronState]:
+        i_in = x * self.current_scale
+        if state is None:
+            state = initial_state(i_in, self.p)
+        return vo2_step(i_in, state, self.p, surrogate=self.surrogate, slope=self.slope)
+
+
+class VO2Neuron(_VO2Base):
+    """The VO2 neuron over a whole sequence ``x`` of shape ``[T, *S]`` (Norse style, fused BPTT).
+
+    Same input convention as :class:`VO2Cell`. Returns ``(spikes [T, *S], final state)``; identical in value
+    and gradient to looping :class:`VO2Cell` over ``T``.
+    """
+
+    def forward(self, x: torch.Tensor, state: VO2NeuronState | None = None) -> tuple[torch.Tensor, VO2NeuronState]:
+        return vo2_sequence(x * self.current_scale, state, self.p, surrogate=self.surrogate, slope=self.slope)
+
+
+# ---------------------------------------------------------------------------------------------- closed form
+def rate(i_in, p: VO2NeuronParams, *, discrete: bool = False) -> np.ndarray:
+    r"""Steady firing rate of the neuron under a constant current [Hz].
+
+    Continuous time (Pearson-Anson, ``vo2_physics.md`` section 8, current drive, with the metallic phase as a
+    refractory time ``t_ref``)::
+
+        f = 1 / (t_ref + tau ln((v_inf - v_h)/(v_inf - v_th))),  v_inf = v_bias + I R_leak,  tau = C R_leak
+
+    for ``I_rh < I < i_max`` and ``f = 0`` outside the window. The discrete-time neuron of :func:`vo2_step`
+    needs ``n_c = ceil(t_c/dt)`` integrating steps to cross ``v_th`` from ``v_h`` (``t_c`` the charging time
+    above) and ``n_ref = round(t_ref/dt)`` refractory steps, so ``discrete=True`` returns
+    ``1/(dt (n_ref + n_c))``. With ``t_ref = n_ref dt`` the two periods differ by less than one step:
+    ``0 <= 1/f_discrete - 1/f < dt``.
+
+    Parameters
+    ----------
+    i_in : array_like
+        Input current [A].
+    p : VO2NeuronParams
+    discrete : bool
+        Rate of the discrete-time neuron instead of the continuous one.
+
+    Returns
+    -------
+    numpy.ndarray
+        Firing rate [Hz], shape of ``i_in``.
+
+    Examples
+    --------
+    >>> p = VO2NeuronParams(capacitance=145.35e-12, r_leak=12e3, v_th=5.0, v_h=2.0, t_ref=0.5e-6,
+    ...                     i_max=2e-3, dt=0.1e-6)
+    >>> float(rate(1e-3, p)) / 1e3, float(rate(1e-3, p, discrete=True)) / 1e3   # kHz
+    (825.1651823757215, 769.2307692307693)
+    """
+    i = np.asarray(i_in, dtype=float)
+    v_inf = p.v_bias + i * p.r_leak
+    inside = (v_inf > p.v_th) & (i < p.i_max)
+    safe = np.where(inside, v_inf, p.v_th + 1.0)
+    t_c = p.tau * np.log((safe - p.v_h) / (safe - p.v_th))
+    if discrete:
+        period = p.dt * (p.n_ref + np.ceil(t_c / p.dt))
+    else:
+        period = p.t_ref + t_c
+    return np.where(inside, 1.0 / period, 0.0)

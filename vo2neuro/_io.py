@@ -1,0 +1,70 @@
+"""Small I/O helpers shared by the command line: atomic writes, JSON of records, CSV tables."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "write_csv", "to_jsonable", "dumps"]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_csv(path: str | os.PathLike, header: list[str], rows: np.ndarray, *,
+              comments: Iterable[str] = ()) -> Path:
+    """Write a numeric table with a header line and ``#`` comment lines (units, provenance), atomically."""
+    lines = [f"# {c}" for c in comments]
+    lines.append(",".join(header))
+    lines.extend(",".join(f"{v:.10g}" for v in row) for row in np.asarray(rows, dtype=float))
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert records, numpy scalars/arrays and non-finite floats (-> None) into JSON-ready values."""
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    """Pretty JSON of ``obj`` via :func:`to_jsonable`."""
+    return json.dumps(to_jsonable(obj), indent=2)
