@@ -1,0 +1,366 @@
+"""Batched Numba kernels of the oscillator / neuron circuits (private).
+
+One kernel call advances N independent neurons (``prange`` over neurons, time loop inside, so each neuron's state
+stays in registers). Pure functions over floats, arrays and NamedTuples; arrays named ``st_*`` (state), ``acc``
+(counters) and ``trace`` are updated in place, nothing else is mutated and nothing is allocated per step.
+
+Node equation (both device models), with J = V_in G_L (voltage drive) or J = I_in (current drive)::
+
+    C dV/dt = J - V (G_L + 1/R)          ->   V(t) = V_inf + (V_0 - V_inf) exp(-t/tau),
+    V_inf = J/(G_L + 1/R),  tau = C/(G_L + 1/R)                 (R frozen over the interval)
+
+The integrals of V and V^2 over each interval are taken in closed form, so the energy counters satisfy the
+balance E_src = E_dev + E_load + Delta(C V^2/2) to round-off for the discrete trajectory.
+
+* Electro-thermal device: R = R(T, H) from :mod:`vo2neuro.device._kernels` frozen over a step, the node advanced
+  exactly, then the thermal node advanced with ``thermal_step`` using the step-mean Joule power
+  (1/dt) int V^2/R dt (energy-consistent Lie splitting, first order in dt), then ``hyst_update``.
+* PWL switch: event driven inside each step; a leg ends exactly at the threshold crossing
+  t* = tau ln((V_inf - V_0)/(V_inf - V_target)), so the period equals the closed form of vo2_physics.md
+  section 8 to round-off.
+
+Randomness: a splitmix64 stream per neuron seeded from (seed, neuron index, stream id), independent of the
+number of threads.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from vo2neuro.device._kernels import (
+    HystState,
+    clamp_T,
+    g_of,
+    hyst_update,
+    r_insulating,
+    rng_next,
+    rng_normal,
+    thermal_step,
+)
+from vo2neuro.device.params import DeviceKernelParams
+
+# ---------------------------------------------------------------------------------------------- counters
+# Columns of the per-neuron counter array ``acc`` (shape (N, NACC)); O(N) memory whatever the duration.
+A_ESRC, A_EDEV, A_ELOAD = 0, 1, 2          # energies since the start of the run [J]
+A_NSP = 3                                  # spikes at t >= t_settle
+A_TFIRST, A_TLAST = 4, 5                   # first / last spike time at t >= t_settle [s]
+A_ISI, A_ISI2 = 6, 7                       # sum of ISIs [s] and of their squares [s^2] (settled spikes)
+A_ESRC_F, A_EDEV_F, A_ELOAD_F = 8, 9, 10   # energies at the first settled spike [J]
+A_ESRC_L, A_EDEV_L, A_ELOAD_L = 11, 12, 13  # energies at the last settled spike [J]
+A_NSP_ALL = 14                             # all spikes
+A_VMAX_SUM, A_VMIN_SUM, A_NCYC = 15, 16, 17  # per-cycle max / min node voltage sums [V], cycle count
+A_TREF_SUM, A_NREF = 18, 19                # metallic-phase durations sum [s], count
+A_TFIRE = 20                               # time of the latest spike [s] (-1: none)
+A_VMAX, A_VMIN = 21, 22                    # running max / min of V in the current cycle [V]
+NACC = 23
+
+# Columns of the trace array (shape (n_rec, n_samples, NTR)).
+TR_V, TR_I, TR_T, TR_R, TR_ISRC = 0, 1, 2, 3, 4
+NTR = 5
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True)
+def neuron_seed(seed: np.uint64, i: int, stream: int) -> np.uint64:
+    """Seed of the splitmix64 stream ``stream`` of neuron ``i`` under master ``seed`` (thread independent)."""
+    s = np.uint64(seed) * np.uint64(0xD1B54A32D192ED03) + np.uint64(i + 1) * _GOLD + np.uint64(stream) * np.uint64(
+        0x8CB92BA72F3D8DD7)
+    s, _ = rng_next(s)
+    s, _ = rng_next(s)
+    return s
+
+
+@njit(cache=True, parallel=True)
+def draw_normals(seed: np.uint64, stream: int, n: int, out: np.ndarray) -> None:
+    """Fill ``out[i, :]`` with standard normals from neuron i's stream (D2D draws; thread independent)."""
+    m = out.shape[1]
+    for i in prange(n):
+        s = neuron_seed(seed, i, stream)
+        for j in range(m):
+            s, z = rng_normal(s)
+            out[i, j] = z
+
+
+@njit(cache=True)
+def leg(V0: float, Vinf: float, tau: float, t: float) -> tuple[float, float, float]:
+    r"""Exact linear-RC leg: V(t), :math:`\int_0^t V\,ds` [V s] and :math:`\int_0^t V^2 ds` [V^2 s].
+
+    V(s) = V_inf + a e^{-s/tau}, a = V_0 - V_inf; uses expm1 so that t << tau keeps full precision.
+    """
+    x = t / tau
+    e1 = -math.expm1(-x)
+    e2 = -math.expm1(-2.0 * x)
+    a = V0 - Vinf
+    V1 = Vinf + a * (1.0 - e1)
+    iV = Vinf * t + a * tau * e1
+    iV2 = Vinf * Vinf * t + 2.0 * Vinf * a * tau * e1 + 0.5 * a * a * tau * e2
+    return V1, iV, iV2
+
+
+@njit(cache=True)
+def _energies(acc: np.ndarray, i: int, mode: int, u: float, gL: float, R: float, t: float, iV: float,
+              iV2: float) -> float:
+    """Add one interval's source, device and load energies [J]; return the device energy [J]."""
+    edev = iV2 / R
+    if mode == 0:
+        acc[i, A_ESRC] += u * gL * (u * t - iV)
+        acc[i, A_ELOAD] += gL * (u * u * t - 2.0 * u * iV + iV2)
+    else:
+        acc[i, A_ESRC] += u * iV
+        acc[i, A_ELOAD] += gL * iV2
+    acc[i, A_EDEV] += edev
+    return edev
+
+
+@njit(cache=True)
+def _on_spike(acc: np.ndarray, i: int, ts: float, V: float, t_settle: float) -> None:
+    """Spike (insulator-to-metal event) bookkeeping at time ts [s], node voltage V [V]."""
+    acc[i, A_NSP_ALL] += 1.0
+    if V > acc[i, A_VMAX]:
+        acc[i, A_VMAX] = V
+    if ts >= t_settle:
+        if acc[i, A_NSP] == 0.0:
+            acc[i, A_TFIRST] = ts
+            acc[i, A_ESRC_F] = acc[i, A_ESRC]
+            acc[i, A_EDEV_F] = acc[i, A_EDEV]
+            acc[i, A_ELOAD_F] = acc[i, A_ELOAD]
+        else:
+            isi = ts - acc[i, A_TLAST]
+            acc[i, A_ISI] += isi
+            acc[i, A_ISI2] += isi * isi
+            acc[i, A_VMAX_SUM] += acc[i, A_VMAX]
+            acc[i, A_VMIN_SUM] += acc[i, A_VMIN]
+            acc[i, A_NCYC] += 1.0
+        acc[i, A_TLAST] = ts
+        acc[i, A_ESRC_L] = acc[i, A_ESRC]
+        acc[i, A_EDEV_L] = acc[i, A_EDEV]
+        acc[i, A_ELOAD_L] = acc[i, A_ELOAD]
+        acc[i, A_NSP] += 1.0
+    acc[i, A_VMAX] = V
+    acc[i, A_VMIN] = V
+    acc[i, A_TFIRE] = ts
+
+
+@njit(cache=True)
+def _on_rearm(acc: np.ndarray, i: int, tr: float, t_settle: float) -> None:
+    """Return to the insulating state at tr [s]: metallic-phase duration bookkeeping."""
+    tf = acc[i, A_TFIRE]
+    if tf >= t_settle:
+        acc[i, A_TREF_SUM] += tr - tf
+        acc[i, A_NREF] += 1.0
+
+
+@njit(cache=True)
+def _track(acc: np.ndarray, i: int, V: float) -> None:
+    if V > acc[i, A_VMAX]:
+        acc[i, A_VMAX] = V
+    if V < acc[i, A_VMIN]:
+        acc[i, A_VMIN] = V
+
+
+@njit(cache=True)
+def device_variant(p: DeviceKernelParams, r0_factor: float, tc_shift: float, noise: float) -> DeviceKernelParams:
+    """The device of one neuron: R_0 scaled by ``r0_factor`` [-], T_c shifted by ``tc_shift`` [K], noise sigma."""
+    return DeviceKernelParams(p.T_c + tc_shift, p.w, p.beta, p.gamma, p.R_0 * r0_factor, p.Ea_over_k, p.R_m,
+                              p.C_th, p.S_e, p.T_min, p.T_max, p.deadband, p.pf_coeff, noise)
+
+
+# ---------------------------------------------------------------------------------------------- electro-thermal
+@njit(cache=True)
+def et_resistance(T: float, V: float, h: HystState, p: DeviceKernelParams) -> tuple[float, float]:
+    """(R [Ohm], g [-]): ``device._kernels.resistance`` composed from its parts so g is available for detection."""
+    Tc = clamp_T(T, p)
+    g = g_of(Tc, h.delta, h.r, h.T_r, h.T_pr, p)
+    return r_insulating(Tc, V, p) * g + p.R_m, g
+
+
+@njit(cache=True, parallel=True)
+def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int, g_load: np.ndarray,
+           cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams, r0_factor: np.ndarray,
+           tc_shift: np.ndarray, noise: float, g_fire: float, g_arm: float, t_settle: float,
+           st_V: np.ndarray, st_T: np.ndarray, st_h: np.ndarray, st_metal: np.ndarray, st_g: np.ndarray,
+           st_rng: np.ndarray, acc: np.ndarray, rec_row: np.ndarray, rec_every: int, trace: np.ndarray) -> None:
+    r"""Advance N electro-thermal neurons by ``n_steps`` steps of ``dt`` [s] from time ``t0`` [s].
+
+    Per step (R frozen at its start-of-step value):
+
+    .. math::
+        V_{n+1} = V_\infty + (V_n - V_\infty) e^{-dt/\tau_n},\quad
+        T_{n+1} = T_\infty + (T_n - T_\infty) e^{-dt S_e/C_{th}},\ T_\infty = T_0 + \bar P/S_e,\
+        \bar P = \frac{1}{dt}\int V^2/R_n
+
+    then the de Almeida memory update. Spike = insulating fraction g falling through ``g_fire`` while armed
+    (time linearly interpolated); re-armed when g rises above ``g_arm``.
+
+    Shapes: ``drive`` (n_samples, 1 or N), sample k//stride; ``g_load``, ``cap``, ``ambient``, ``r0_factor``,
+    ``tc_shift``, ``st_V``, ``st_T``, ``st_metal``, ``st_g``, ``st_rng`` (N,); ``st_h`` (6, N) hysteresis memory
+    (delta, r, T_r, g_r, T_pr, T_last); ``acc`` (N, NACC); ``rec_row`` (N,) trace row or -1; ``trace``
+    (n_rec, n_samples, NTR).
+    """
+    N = st_V.shape[0]
+    ncol = drive.shape[1]
+    nsamp = drive.shape[0]
+    for i in prange(N):
+        pi = device_variant(p, r0_factor[i], tc_shift[i], noise)
+        col = i if ncol > 1 else 0
+        V = st_V[i]
+        T = st_T[i]
+        h = HystState(st_h[0, i], st_h[1, i], st_h[2, i], st_h[3, i], st_h[4, i], st_h[5, i])
+        metal = st_metal[i]
+        g_prev = st_g[i]
+        rng = st_rng[i]
+        C = cap[i]
+        gL = g_load[i]
+        T0 = ambient[i]
+        row = rec_row[i]
+        for k in range(n_steps):
+            t = t0 + k * dt
+            kk = k // stride
+            if kk >= nsamp:
+                kk = nsamp - 1
+            u = drive[kk, col]
+            R, g = et_resistance(T, V, h, pi)
+            # --- spike / re-arm detection on g(t) (evaluated at step starts; crossing time interpolated)
+            if metal < 0.5:
+                if g < g_fire:
+                    ts = t
+                    if g_prev >= g_fire and g_prev > g:
+                        ts = t - dt * (g_fire - g) / (g_prev - g)
+                    _on_spike(acc, i, ts, V, t_settle)
+                    metal = 1.0
+            elif g > g_arm:
+                tr = t
+                if g_prev <= g_arm and g > g_prev:
+                    tr = t - dt * (g - g_arm) / (g - g_prev)
+                _on_rearm(acc, i, tr, t_settle)
+                metal = 0.0
+            _track(acc, i, V)
+            g_prev = g
+            G = gL + 1.0 / R
+            J = u * gL if mode == 0 else u
+            Vinf = J / G
+            if row >= 0 and k % rec_every == 0:
+                s = k // rec_every
+                trace[row, s, TR_V] = V
+                trace[row, s, TR_I] = V / R
+                trace[row, s, TR_T] = T
+                trace[row, s, TR_R] = R
+                trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
+            Vn, iV, iV2 = leg(V, Vinf, C / G, dt)
+            edev = _energies(acc, i, mode, u, gL, R, dt, iV, iV2)
+            xi = 0.0
+            if pi.noise_sigma > 0.0:
+                rng, xi = rng_normal(rng)
+            T = thermal_step(T, edev / dt, T0, dt, xi, pi)
+            h = hyst_update(T, h, pi)
+            V = Vn
+        st_V[i] = V
+        st_T[i] = T
+        st_h[0, i] = h.delta
+        st_h[1, i] = h.r
+        st_h[2, i] = h.T_r
+        st_h[3, i] = h.g_r
+        st_h[4, i] = h.T_pr
+        st_h[5, i] = h.T_last
+        st_metal[i] = metal
+        st_g[i] = g_prev
+        st_rng[i] = rng
+
+
+# ---------------------------------------------------------------------------------------------- PWL
+_MAX_EVENTS_PER_STEP = 64
+
+
+@njit(cache=True, parallel=True)
+def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int, g_load: np.ndarray,
+            cap: np.ndarray, r_off: np.ndarray, r_on: float, v_th: np.ndarray, v_h: float, c2c_rel: float,
+            t_settle: float, st_V: np.ndarray, st_metal: np.ndarray, st_vth: np.ndarray, st_rng: np.ndarray,
+            acc: np.ndarray, rec_row: np.ndarray, rec_every: int, trace: np.ndarray) -> None:
+    r"""Advance N PWL-switch neurons by ``n_steps`` steps of ``dt`` [s], event driven and exact.
+
+    Inside a step the device is R_off (``st_metal`` 0) or R_on (1). The insulating leg ends when V reaches the
+    current threshold ``st_vth`` (a spike; the next threshold is redrawn as ``v_th[i] (1 + c2c_rel xi)``), the
+    metallic leg when V falls to ``v_h``; crossing times are solved in closed form
+    (t* = tau ln((V_inf - V_0)/(V_inf - V_target))) and the step continues with the other resistance.
+
+    Shapes as in :func:`run_et`; ``r_off``, ``v_th`` (N,) per-neuron values (device-to-device variability).
+    """
+    N = st_V.shape[0]
+    ncol = drive.shape[1]
+    nsamp = drive.shape[0]
+    for i in prange(N):
+        col = i if ncol > 1 else 0
+        V = st_V[i]
+        metal = st_metal[i]
+        vth = st_vth[i]
+        rng = st_rng[i]
+        C = cap[i]
+        gL = g_load[i]
+        roff = r_off[i]
+        row = rec_row[i]
+        for k in range(n_steps):
+            t = t0 + k * dt
+            kk = k // stride
+            if kk >= nsamp:
+                kk = nsamp - 1
+            u = drive[kk, col]
+            J = u * gL if mode == 0 else u
+            if row >= 0 and k % rec_every == 0:
+                R = r_on if metal > 0.5 else roff
+                s = k // rec_every
+                trace[row, s, TR_V] = V
+                trace[row, s, TR_I] = V / R
+                trace[row, s, TR_T] = math.nan
+                trace[row, s, TR_R] = R
+                trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
+            _track(acc, i, V)
+            t_done = 0.0
+            for _ev in range(_MAX_EVENTS_PER_STEP):
+                rem = dt - t_done
+                if rem <= 0.0:
+                    break
+                R = r_on if metal > 0.5 else roff
+                G = gL + 1.0 / R
+                Vinf = J / G
+                tau = C / G
+                tc = math.inf
+                if metal < 0.5:
+                    if V >= vth:
+                        tc = 0.0
+                    elif Vinf > vth:
+                        tc = tau * math.log((Vinf - V) / (Vinf - vth))
+                else:
+                    if V <= v_h:
+                        tc = 0.0
+                    elif Vinf < v_h:
+                        tc = tau * math.log((V - Vinf) / (v_h - Vinf))
+                if tc <= rem:
+                    if tc > 0.0:
+                        _, iV, iV2 = leg(V, Vinf, tau, tc)
+                        _energies(acc, i, mode, u, gL, R, tc, iV, iV2)
+                    t_done += tc
+                    te = t + t_done
+                    if metal < 0.5:
+                        V = vth if tc > 0.0 else V
+                        _on_spike(acc, i, te, V, t_settle)
+                        metal = 1.0
+                        if c2c_rel > 0.0:
+                            rng, xi = rng_normal(rng)
+                            vth = v_th[i] * (1.0 + c2c_rel * xi)
+                    else:
+                        V = v_h if tc > 0.0 else V
+                        _track(acc, i, V)
+                        _on_rearm(acc, i, te, t_settle)
+                        metal = 0.0
+                else:
+                    V1, iV, iV2 = leg(V, Vinf, tau, rem)
+                    _energies(acc, i, mode, u, gL, R, rem, iV, iV2)
+                    V = V1
+                    t_done = dt
+        st_V[i] = V
+        st_metal[i] = metal
+        st_vth[i] = vth
+        st_rng[i] = rng
