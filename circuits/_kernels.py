@@ -31,10 +31,8 @@ from numba import njit, prange
 
 from vo2neuro.device._kernels import (
     HystState,
-    clamp_T,
-    g_of,
     hyst_update,
-    r_insulating,
+    resistance,
     rng_next,
     rng_normal,
     thermal_step,
@@ -50,11 +48,11 @@ A_ISI, A_ISI2 = 6, 7                       # sum of ISIs [s] and of their square
 A_ESRC_F, A_EDEV_F, A_ELOAD_F = 8, 9, 10   # energies at the first settled spike [J]
 A_ESRC_L, A_EDEV_L, A_ELOAD_L = 11, 12, 13  # energies at the last settled spike [J]
 A_NSP_ALL = 14                             # all spikes
-A_VMAX_SUM, A_VMIN_SUM, A_NCYC = 15, 16, 17  # per-cycle max / min node voltage sums [V], cycle count
-A_TREF_SUM, A_NREF = 18, 19                # metallic-phase durations sum [s], count
-A_TFIRE = 20                               # time of the latest spike [s] (-1: none)
-A_VMAX, A_VMIN = 21, 22                    # running max / min of V in the current cycle [V]
-NACC = 23
+A_VMAX_SUM, A_VMIN_SUM = 15, 16            # sums of V at the settled switching events [V]
+A_TREF_SUM, A_NREF = 17, 18                # metallic-phase durations (spike -> return) sum [s], count
+A_TFIRE = 19                               # time of the latest spike [s] (-1: none)
+A_VEXT, A_TEXT = 20, 21                    # running extremum of V [V] and its time [s] (detector memory)
+NACC = 22
 
 # Columns of the trace array (shape (n_rec, n_samples, NTR)).
 TR_V, TR_I, TR_T, TR_R, TR_ISRC = 0, 1, 2, 3, 4
@@ -101,7 +99,7 @@ def leg(V0: float, Vinf: float, tau: float, t: float) -> tuple[float, float, flo
 
 
 @njit(cache=True)
-def _energies(acc: np.ndarray, i: int, mode: int, u: float, gL: float, R: float, t: float, iV: float,
+def energies(acc: np.ndarray, i: int, mode: int, u: float, gL: float, R: float, t: float, iV: float,
               iV2: float) -> float:
     """Add one interval's source, device and load energies [J]; return the device energy [J]."""
     edev = iV2 / R
@@ -116,11 +114,9 @@ def _energies(acc: np.ndarray, i: int, mode: int, u: float, gL: float, R: float,
 
 
 @njit(cache=True)
-def _on_spike(acc: np.ndarray, i: int, ts: float, V: float, t_settle: float) -> None:
-    """Spike (insulator-to-metal event) bookkeeping at time ts [s], node voltage V [V]."""
+def on_spike(acc: np.ndarray, i: int, ts: float, V: float, t_settle: float) -> None:
+    """Spike (insulator-to-metal switching) bookkeeping at time ts [s], node voltage V [V]."""
     acc[i, A_NSP_ALL] += 1.0
-    if V > acc[i, A_VMAX]:
-        acc[i, A_VMAX] = V
     if ts >= t_settle:
         if acc[i, A_NSP] == 0.0:
             acc[i, A_TFIRST] = ts
@@ -131,34 +127,53 @@ def _on_spike(acc: np.ndarray, i: int, ts: float, V: float, t_settle: float) -> 
             isi = ts - acc[i, A_TLAST]
             acc[i, A_ISI] += isi
             acc[i, A_ISI2] += isi * isi
-            acc[i, A_VMAX_SUM] += acc[i, A_VMAX]
-            acc[i, A_VMIN_SUM] += acc[i, A_VMIN]
-            acc[i, A_NCYC] += 1.0
         acc[i, A_TLAST] = ts
         acc[i, A_ESRC_L] = acc[i, A_ESRC]
         acc[i, A_EDEV_L] = acc[i, A_EDEV]
         acc[i, A_ELOAD_L] = acc[i, A_ELOAD]
         acc[i, A_NSP] += 1.0
-    acc[i, A_VMAX] = V
-    acc[i, A_VMIN] = V
+        acc[i, A_VMAX_SUM] += V
     acc[i, A_TFIRE] = ts
 
 
 @njit(cache=True)
-def _on_rearm(acc: np.ndarray, i: int, tr: float, t_settle: float) -> None:
-    """Return to the insulating state at tr [s]: metallic-phase duration bookkeeping."""
+def on_return(acc: np.ndarray, i: int, tr: float, V: float, t_settle: float) -> None:
+    """Return to the insulating state (metal-to-insulator switching) at tr [s], node voltage V [V]."""
     tf = acc[i, A_TFIRE]
     if tf >= t_settle:
         acc[i, A_TREF_SUM] += tr - tf
         acc[i, A_NREF] += 1.0
+        acc[i, A_VMIN_SUM] += V
 
 
 @njit(cache=True)
-def _track(acc: np.ndarray, i: int, V: float) -> None:
-    if V > acc[i, A_VMAX]:
-        acc[i, A_VMAX] = V
-    if V < acc[i, A_VMIN]:
-        acc[i, A_VMIN] = V
+def detect(acc: np.ndarray, i: int, t: float, V: float, falling: float, dv: float, t_settle: float) -> float:
+    r"""Switching events from the node voltage (peak/trough detector with hysteresis ``dv`` [V]).
+
+    In a relaxation oscillator the insulator-to-metal switch is the maximum of the node voltage (the device
+    current overtakes the charging current) and the metal-to-insulator switch its minimum. A maximum is
+    confirmed (spike at its time, with its voltage) once V has fallen ``dv`` below it, a minimum once V has
+    risen ``dv`` above it; ``falling`` (0/1) says which extremum is being tracked. Returns the new ``falling``.
+    """
+    if falling < 0.5:
+        if V > acc[i, A_VEXT]:
+            acc[i, A_VEXT] = V
+            acc[i, A_TEXT] = t
+        elif V < acc[i, A_VEXT] - dv:
+            on_spike(acc, i, acc[i, A_TEXT], acc[i, A_VEXT], t_settle)
+            acc[i, A_VEXT] = V
+            acc[i, A_TEXT] = t
+            return 1.0
+    else:
+        if V < acc[i, A_VEXT]:
+            acc[i, A_VEXT] = V
+            acc[i, A_TEXT] = t
+        elif V > acc[i, A_VEXT] + dv:
+            on_return(acc, i, acc[i, A_TEXT], acc[i, A_VEXT], t_settle)
+            acc[i, A_VEXT] = V
+            acc[i, A_TEXT] = t
+            return 0.0
+    return falling
 
 
 @njit(cache=True)
@@ -169,35 +184,29 @@ def device_variant(p: DeviceKernelParams, r0_factor: float, tc_shift: float, noi
 
 
 # ---------------------------------------------------------------------------------------------- electro-thermal
-@njit(cache=True)
-def et_resistance(T: float, V: float, h: HystState, p: DeviceKernelParams) -> tuple[float, float]:
-    """(R [Ohm], g [-]): ``device._kernels.resistance`` composed from its parts so g is available for detection."""
-    Tc = clamp_T(T, p)
-    g = g_of(Tc, h.delta, h.r, h.T_r, h.T_pr, p)
-    return r_insulating(Tc, V, p) * g + p.R_m, g
-
-
 @njit(cache=True, parallel=True)
 def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int, g_load: np.ndarray,
            cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams, r0_factor: np.ndarray,
-           tc_shift: np.ndarray, noise: float, g_fire: float, g_arm: float, t_settle: float,
-           st_V: np.ndarray, st_T: np.ndarray, st_h: np.ndarray, st_metal: np.ndarray, st_g: np.ndarray,
+           tc_shift: np.ndarray, noise: float, dv_detect: float, t_settle: float,
+           st_V: np.ndarray, st_T: np.ndarray, st_Tprev: np.ndarray, st_h: np.ndarray, st_falling: np.ndarray,
            st_rng: np.ndarray, acc: np.ndarray, rec_row: np.ndarray, rec_every: int, trace: np.ndarray) -> None:
     r"""Advance N electro-thermal neurons by ``n_steps`` steps of ``dt`` [s] from time ``t0`` [s].
 
-    Per step (R frozen at its start-of-step value):
+    Per step, R is frozen at its value at the extrapolated mid-step temperature
+    :math:`T_{n+1/2} = T_n + (T_n - T_{n-1})/2` (memory H_n; second order in dt), then
 
     .. math::
         V_{n+1} = V_\infty + (V_n - V_\infty) e^{-dt/\tau_n},\quad
         T_{n+1} = T_\infty + (T_n - T_\infty) e^{-dt S_e/C_{th}},\ T_\infty = T_0 + \bar P/S_e,\
-        \bar P = \frac{1}{dt}\int V^2/R_n
+        \bar P = \frac{1}{dt}\int_{t_n}^{t_{n+1}} V^2/R_{n+1/2}\,dt
 
-    then the de Almeida memory update. Spike = insulating fraction g falling through ``g_fire`` while armed
-    (time linearly interpolated); re-armed when g rises above ``g_arm``.
+    (exact node leg, exact thermal relaxation for the step-mean Joule power, so the heat delivered to the thermal
+    node equals the electrical energy dissipated), then the de Almeida memory update ``hyst_update``.
+    Spikes: :func:`detect` on the node voltage at step starts.
 
     Shapes: ``drive`` (n_samples, 1 or N), sample k//stride; ``g_load``, ``cap``, ``ambient``, ``r0_factor``,
-    ``tc_shift``, ``st_V``, ``st_T``, ``st_metal``, ``st_g``, ``st_rng`` (N,); ``st_h`` (6, N) hysteresis memory
-    (delta, r, T_r, g_r, T_pr, T_last); ``acc`` (N, NACC); ``rec_row`` (N,) trace row or -1; ``trace``
+    ``tc_shift``, ``st_V``, ``st_T``, ``st_Tprev``, ``st_falling``, ``st_rng`` (N,); ``st_h`` (6, N) hysteresis
+    memory (delta, r, T_r, g_r, T_pr, T_last); ``acc`` (N, NACC); ``rec_row`` (N,) trace row or -1; ``trace``
     (n_rec, n_samples, NTR).
     """
     N = st_V.shape[0]
@@ -205,12 +214,14 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
     nsamp = drive.shape[0]
     for i in prange(N):
         pi = device_variant(p, r0_factor[i], tc_shift[i], noise)
-        col = i if ncol > 1 else 0
+        col = np.int64(0)
+        if ncol > 1:
+            col = np.int64(i)
         V = st_V[i]
         T = st_T[i]
+        Tp = st_Tprev[i]
         h = HystState(st_h[0, i], st_h[1, i], st_h[2, i], st_h[3, i], st_h[4, i], st_h[5, i])
-        metal = st_metal[i]
-        g_prev = st_g[i]
+        falling = st_falling[i]
         rng = st_rng[i]
         C = cap[i]
         gL = g_load[i]
@@ -222,23 +233,8 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
             if kk >= nsamp:
                 kk = nsamp - 1
             u = drive[kk, col]
-            R, g = et_resistance(T, V, h, pi)
-            # --- spike / re-arm detection on g(t) (evaluated at step starts; crossing time interpolated)
-            if metal < 0.5:
-                if g < g_fire:
-                    ts = t
-                    if g_prev >= g_fire and g_prev > g:
-                        ts = t - dt * (g_fire - g) / (g_prev - g)
-                    _on_spike(acc, i, ts, V, t_settle)
-                    metal = 1.0
-            elif g > g_arm:
-                tr = t
-                if g_prev <= g_arm and g > g_prev:
-                    tr = t - dt * (g - g_arm) / (g - g_prev)
-                _on_rearm(acc, i, tr, t_settle)
-                metal = 0.0
-            _track(acc, i, V)
-            g_prev = g
+            falling = detect(acc, i, t, V, falling, dv_detect, t_settle)
+            R = resistance(T + 0.5 * (T - Tp), V, h, pi)
             G = gL + 1.0 / R
             J = u * gL if mode == 0 else u
             Vinf = J / G
@@ -250,23 +246,24 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
                 trace[row, s, TR_R] = R
                 trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
             Vn, iV, iV2 = leg(V, Vinf, C / G, dt)
-            edev = _energies(acc, i, mode, u, gL, R, dt, iV, iV2)
+            edev = energies(acc, i, mode, u, gL, R, dt, iV, iV2)
             xi = 0.0
             if pi.noise_sigma > 0.0:
                 rng, xi = rng_normal(rng)
+            Tp = T
             T = thermal_step(T, edev / dt, T0, dt, xi, pi)
             h = hyst_update(T, h, pi)
             V = Vn
         st_V[i] = V
         st_T[i] = T
+        st_Tprev[i] = Tp
         st_h[0, i] = h.delta
         st_h[1, i] = h.r
         st_h[2, i] = h.T_r
         st_h[3, i] = h.g_r
         st_h[4, i] = h.T_pr
         st_h[5, i] = h.T_last
-        st_metal[i] = metal
-        st_g[i] = g_prev
+        st_falling[i] = falling
         st_rng[i] = rng
 
 
@@ -292,7 +289,9 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
     ncol = drive.shape[1]
     nsamp = drive.shape[0]
     for i in prange(N):
-        col = i if ncol > 1 else 0
+        col = np.int64(0)
+        if ncol > 1:
+            col = np.int64(i)
         V = st_V[i]
         metal = st_metal[i]
         vth = st_vth[i]
@@ -316,7 +315,6 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
                 trace[row, s, TR_T] = math.nan
                 trace[row, s, TR_R] = R
                 trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
-            _track(acc, i, V)
             t_done = 0.0
             for _ev in range(_MAX_EVENTS_PER_STEP):
                 rem = dt - t_done
@@ -340,24 +338,23 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
                 if tc <= rem:
                     if tc > 0.0:
                         _, iV, iV2 = leg(V, Vinf, tau, tc)
-                        _energies(acc, i, mode, u, gL, R, tc, iV, iV2)
+                        energies(acc, i, mode, u, gL, R, tc, iV, iV2)
                     t_done += tc
                     te = t + t_done
                     if metal < 0.5:
                         V = vth if tc > 0.0 else V
-                        _on_spike(acc, i, te, V, t_settle)
+                        on_spike(acc, i, te, V, t_settle)
                         metal = 1.0
                         if c2c_rel > 0.0:
                             rng, xi = rng_normal(rng)
                             vth = v_th[i] * (1.0 + c2c_rel * xi)
                     else:
                         V = v_h if tc > 0.0 else V
-                        _track(acc, i, V)
-                        _on_rearm(acc, i, te, t_settle)
+                        on_return(acc, i, te, V, t_settle)
                         metal = 0.0
                 else:
                     V1, iV, iV2 = leg(V, Vinf, tau, rem)
-                    _energies(acc, i, mode, u, gL, R, rem, iV, iV2)
+                    energies(acc, i, mode, u, gL, R, rem, iV, iV2)
                     V = V1
                     t_done = dt
         st_V[i] = V

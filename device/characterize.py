@@ -313,7 +313,8 @@ class VoltageSweep:
     """Transient triangular voltage sweep through a series resistor (as a measurement shows it).
 
     Scalars: ``v_switch_on_v`` / ``v_switch_off_v``: source voltage at the largest current jump up on the
-    rising ramp / down on the falling ramp [V]; ``v_dev_on_v``/``v_dev_off_v``: device voltage just before
+    rising ramp / down on the falling ramp [V] (NaN when the loop stays closed: a series resistor steeper than
+    the negative differential resistance leaves no bistability, hence no switching); ``v_dev_on_v``/``v_dev_off_v``: device voltage just before
     those jumps [V]; ``r_series_ohm``, ``sweep_time_s``, ``ambient_k``. Arrays (shape (n,)): ``t`` [s],
     ``v_src`` [V], ``v_dev`` [V], ``i_dev`` [A], ``T`` [K].
     """
@@ -375,7 +376,10 @@ def voltage_sweep(params: VO2DeviceParams, *, v_max: float, r_series: float, amb
     dI = np.diff(tr.I)
     on = int(np.argmax(dI[:half]))
     off = half + int(np.argmin(dI[half:]))
-    switched = dI[on] > 10 * np.median(np.abs(dI[:half])) + 1e-15
+    # Switching shows as an open loop: on the way down the current stays high where it was low on the way up.
+    up_v, up_i = v_src[:half], tr.I[:half]
+    dn_i = np.interp(up_v, v_src[half:][::-1], tr.I[half:][::-1])
+    switched = bool(np.max(np.abs(dn_i - up_i)) > 0.02 * np.max(np.abs(tr.I)))
     nan = math.nan
     return VoltageSweep(preset=params.name, ambient_k=float(ambient), r_series_ohm=float(r_series),
                         sweep_time_s=float(sweep_time),

@@ -143,7 +143,7 @@ class LGMRec(ZooModel):
         return torch.stack(layers).mean(0)
 
     def _mge(self, adj: torch.Tensor, r_norm: torch.Tensor, feat: torch.Tensor, proj: torch.Tensor) -> torch.Tensor:
-        item = torch.mm(feat, proj)
+        item = F.linear(feat, proj.t())              # fixed-weight projection F W
         e = torch.cat([torch.mm(r_norm, item), item])
         for _ in range(self.config.n_mm_layers):
             e = torch.mm(adj, e)
@@ -156,7 +156,7 @@ class LGMRec(ZooModel):
 
     def _ghe(self, r: torch.Tensor, feat: torch.Tensor, hyper: torch.Tensor, item_e: torch.Tensor):
         c = self.config
-        i_logits = torch.mm(feat, hyper)                                  # (I, h)
+        i_logits = F.linear(feat, hyper.t())                              # (I, h)
         u_logits = torch.mm(r, i_logits)                                  # (U, h)
         h_i = self.drop(self._hyper_assign(i_logits))
         h_u = self.drop(self._hyper_assign(u_logits))
