@@ -9,7 +9,7 @@ import pytest
 
 import vo2neuro
 
-ROOTS = ["vo2neuro", "vo2neuro.device", "vo2neuro.circuits"]
+ROOTS = ["vo2neuro", "vo2neuro.device", "vo2neuro.circuits", "vo2neuro.data"]
 
 
 def _modules() -> list[str]:

@@ -150,7 +150,8 @@ class LTHGCF(ZooModel):
 
 
 def random_relations(c: LTHGCFConfig, *, generator: torch.Generator | None = None, sparse: bool = True) -> torch.Tensor:
-    """A synthetic heterogeneous graph with the config's node counts, as stacked row-normalised relations (R N, N).
+    """A synthetic heterogeneous graph with the config's node counts, as stacked row-normalised relations (R N, N),
+    sparse CSR (``sparse=True``) or dense.
 
     Every review links one user and one item (``n_reviews`` u-i interactions, as in a review dataset); every item has
     one description node. The 8 relations are u->i, i->u, i->desc, desc->i, i->rev, rev->i, u->rev, rev->u.
@@ -181,4 +182,4 @@ def random_relations(c: LTHGCFConfig, *, generator: torch.Generator | None = Non
     a = torch.sparse_coo_tensor(i, a.values() / deg[i[0]], a.shape, check_invariants=True).coalesce()
     if len(pairs) < c.n_relations:
         raise ValueError(f"n_relations={c.n_relations} > 8 is not supported by random_relations")
-    return a if sparse else a.to_dense()
+    return a.to_sparse_csr() if sparse else a.to_dense()
