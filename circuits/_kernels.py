@@ -31,6 +31,7 @@ from numba import njit, prange
 
 from vo2neuro.device._kernels import (
     HystState,
+    hyst_init,
     hyst_update,
     resistance,
     rng_next,
@@ -361,3 +362,23 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
         st_metal[i] = metal
         st_vth[i] = vth
         st_rng[i] = rng
+
+
+@njit(cache=True, parallel=True)
+def init_streams(seed: np.uint64, stream: int, out: np.ndarray) -> None:
+    """``out[i]`` = seed of neuron i's stream ``stream`` (uint64, thread independent)."""
+    for i in prange(out.shape[0]):
+        out[i] = neuron_seed(seed, i, stream)
+
+
+@njit(cache=True, parallel=True)
+def init_hyst(p: DeviceKernelParams, tc_shift: np.ndarray, ambient: np.ndarray, out: np.ndarray) -> None:
+    """``out[:, i]``: hysteresis memory of neuron i at rest at its ambient on the heating branch (shape (6, N))."""
+    for i in prange(ambient.shape[0]):
+        h = hyst_init(ambient[i], 1.0, device_variant(p, 1.0, tc_shift[i], 0.0))
+        out[0, i] = h.delta
+        out[1, i] = h.r
+        out[2, i] = h.T_r
+        out[3, i] = h.g_r
+        out[4, i] = h.T_pr
+        out[5, i] = h.T_last

@@ -1,31 +1,32 @@
 r"""PyTorch VO2 relaxation-oscillator neuron: functional core, fused sequence kernel, ``nn.Module`` wrappers.
 
-Discrete-time dynamics (exact exponential integration over ``dt`` with the insulating resistance frozen; the
-neuron is integrating when its refractory counter is zero)::
+Discrete-time dynamics (exact exponential integration over ``dt`` with the insulating resistance frozen). The
+refractory counter ``r`` is the metallic phase: the device is insulating (integrating) when ``r == 0``::
 
-    v_inf  = v_bias + I R_leak                       [V]
-    c      = v_inf + (v - v_inf) exp(-dt/tau)         (integrating)   |   c = v   (refractory)
-    s      = H(c - v_th)                              threshold crossed
-    g      = H(i_max - I)                             device can return to insulating (inside the window)
-    z      = s g                                      spike
-    v'     = v_h      if z or not g  else c           reset to the hold voltage (NOT 0); latched -> v_h
-    r'     = n_ref    if z           else max(r-1, 0) refractory counter [steps]
+    v_inf  = v_bias + I R_leak                         [V]
+    c      = v_inf + (v - v_inf) exp(-dt/tau)          insulating (r == 0)   |   c = v   metallic (r > 0)
+    z      = H(c - v_th)                               spike: the insulator-to-metal switching event
+    v'     = v_h  if z  else c                         reset to the hold voltage (NOT 0)
+    r'     = n_ref if z else max(r - 1, 0)             metallic phase of n_ref = round(t_ref/dt) steps
+    r'     = max(r', 1) if I >= i_max and (z or r > 0) latch: the device cannot leave the metallic state
+
+Current limit ``i_max`` (the upper edge of the Pearson-Anson window, ``v_h/R_on`` for current drive). Above it
+the load line crosses the metallic branch: a neuron that reaches ``v_th`` still switches once (one spike, the
+capacitor discharges through the device) and then stays metallic, silent and held at ``v_h``, for as long
+as the drive stays above ``i_max``; it resumes charging from ``v_h`` when the drive returns into the window.
+The steady rate is therefore 0 above ``i_max`` (:func:`rate`). The latch acts through the (non-differentiable)
+refractory counter, so on its own it would give a silenced neuron no gradient. A straight-through term restores
+one: on every latched step ``z`` gains ``g - stopgrad(g)`` with ``g = H(i_max - I)`` (0 forward), hence
+``dz/dI = -sigma'((i_max - I)/I_rh)/I_rh`` there: the optimiser learns that lowering an over-driven neuron's
+current back into the window gives it spikes again. Steps that are not latched get no such term, so the limit
+adds no bias to ordinary learning.
 
 Surrogate gradients. ``H`` is the Heaviside step forward and a surrogate derivative backward (registry
 :data:`SURROGATES`), evaluated on the normalised arguments ``(c - v_th)/(v_th - v_bias)`` and
-``(i_max - I)/I_rh`` with ``I_rh = (v_th - v_bias)/R_leak`` the rheobase, so the same slope works for any
+``(i_max - I)/I_rh`` with ``I_rh = (v_th - v_bias)/R_leak`` the rheobase, so one slope works for any
 physical parameter set; the derivative w.r.t. ``c`` in [V^-1] is ``sigma'(x)/(v_th - v_bias)``.
-
-Current limit ``i_max``. Forward it is exact: above ``i_max`` the device latches metallic, the neuron emits
-nothing and sits at ``v_h``. Backward the spike is written ``z = (s + (1 - s) L) g`` with ``L = 1 - g``
-detached, which is identical forward but gives ``dz/dg = 1`` while latched (the latched device *is* switched,
-so its threshold factor is 1) and ``dz/dg = s`` otherwise. The gradient through the gate,
-``dz/dI = -(s or L) sigma'((i_max - I)/I_rh)/I_rh``, therefore tells the optimiser to lower an over-driven,
-silent neuron's current back into the window and warns a neuron that fires near ``i_max``; it vanishes for
-silent neurons inside the window, so the limit adds no bias to ordinary sub-threshold learning.
-
-The reset and the refractory counter are treated as constants in the backward pass (the reset is detached, as
-in snntorch's default and Zenke & Vogels, Neural Comput. 33, 899 (2021)).
+The reset and the refractory counter are constants in the backward pass (the reset is detached, as in
+snntorch's default; Zenke & Vogels, Neural Comput. 33, 899 (2021)).
 
 References
 ----------
@@ -182,12 +183,14 @@ def vo2_step(
     active = ref <= 0
     c = torch.where(active, a * v + (1.0 - a) * (p.v_bias + p.r_leak * i_in), v)
     s = _Heaviside.apply(c - p.v_th, p.v_th - p.v_bias, surrogate, k)
+    over = i_in >= p.i_max
     g = _Heaviside.apply(p.i_max - i_in, p.rheobase, surrogate, k)
-    latched = (1.0 - g).detach()
-    z = (s + (1.0 - s) * latched) * g
-    reset = torch.maximum(z, latched).detach()
-    v_new = reset * p.v_h + (1.0 - reset) * c
-    ref_new = torch.where(z.detach() > 0, torch.full_like(ref, float(p.n_ref)), (ref - 1.0).clamp_min(0.0))
+    latched = (over & ~active).to(c.dtype)
+    z = s + latched * (g - g.detach())                      # forward: z = s
+    fired = s.detach()
+    v_new = fired * p.v_h + (1.0 - fired) * c
+    ref_new = torch.where(fired > 0, torch.full_like(ref, float(p.n_ref)), (ref - 1.0).clamp_min(0.0))
+    ref_new = torch.where(over & ((fired > 0) | ~active), ref_new.clamp_min(1.0), ref_new)
     return z, VO2NeuronState(v_new, ref_new)
 
 
@@ -198,9 +201,9 @@ class _VO2Sequence(torch.autograd.Function):
     Forward runs without building an autograd graph and keeps the masks and pre-reset voltages; backward
     is, per step (``gz`` the incoming spike gradient, ``dv`` the carried voltage gradient)::
 
-        dc_t     = dv_t (1 - reset_t) + gz_t g_t sigma'(c_t)            (2 fused ops per step)
+        dc_t     = dv_t (1 - z_t) + gz_t sigma'(c_t)                    (2 fused ops per step)
         dv_{t-1} = dc_t (active_t a + 1 - active_t)
-        dI_t     = dc_t active_t (1 - a) R_leak - gz_t (s_t or L_t) sigma'_g(I_t)   (vectorised over T)
+        dI_t     = dc_t active_t (1 - a) R_leak - gz_t latched_t sigma'_g(I_t)     (vectorised over T)
 
     This equals autograd through :func:`vo2_step` (tested) at a fraction of its cost.
     """
@@ -209,7 +212,7 @@ class _VO2Sequence(torch.autograd.Function):
     def forward(ctx, i_seq, v0, ref0, p: VO2NeuronParams, surrogate: str, k: float):  # type: ignore[override]
         a = p.decay
         drive = (1.0 - a) * (p.v_bias + p.r_leak * i_seq)            # [T, ...] in one vectorised op
-        gate = i_seq < p.i_max                                        # [T, ...]
+        over = i_seq >= p.i_max                                       # [T, ...]
         n_ref = float(p.n_ref)
         T = i_seq.shape[0]
         c_all = torch.empty_like(i_seq)
@@ -219,9 +222,10 @@ class _VO2Sequence(torch.autograd.Function):
         for t in range(T):
             active = ref <= 0
             c = torch.where(active, torch.add(drive[t], v, alpha=a), v)
-            z = (c >= p.v_th) & gate[t]
-            v = torch.where(z | ~gate[t], p.v_h, c)
+            z = c >= p.v_th
+            v = torch.where(z, p.v_h, c)
             ref = torch.where(z, n_ref, (ref - 1.0).clamp_min_(0.0))
+            ref = torch.where(over[t] & (z | ~active), ref.clamp_min(1.0), ref)
             c_all[t] = c
             active_all[t] = active
             z_all[t] = z
@@ -236,12 +240,10 @@ class _VO2Sequence(torch.autograd.Function):
         p: VO2NeuronParams = ctx.p
         d = SURROGATES[ctx.surrogate].derivative
         a, vs, i_rh = p.decay, p.v_th - p.v_bias, p.rheobase
-        gate = i_seq < p.i_max
-        fired_or_latched = (z_all > 0) | ~gate
         if gz is None:
             gz = torch.zeros_like(c_all)
-        gzc = gz * gate * d((c_all - p.v_th) / vs, ctx.k) / vs        # dz/dc contribution, vectorised
-        keep = (~fired_or_latched).to(c_all.dtype)                     # 1 - reset
+        gzc = gz * d((c_all - p.v_th) / vs, ctx.k) / vs                # dz/dc contribution, vectorised
+        keep = 1.0 - z_all                                             # dv_t/dc_t = 1 - reset
         carry = 1.0 - active_all.to(c_all.dtype) * (1.0 - a)           # dc_t/dv_{t-1}: a or 1
         dc = torch.empty_like(c_all)
         dv = torch.zeros_like(c_all[0]) if gv is None else gv
@@ -249,7 +251,8 @@ class _VO2Sequence(torch.autograd.Function):
             dc[t] = torch.addcmul(gzc[t], dv, keep[t])
             dv = dc[t] * carry[t]
         di = dc * active_all * ((1.0 - a) * p.r_leak)
-        di = di - gz * fired_or_latched * d((p.i_max - i_seq) / i_rh, ctx.k) / i_rh
+        latched = (i_seq >= p.i_max) & ~active_all
+        di = di - gz * latched * d((p.i_max - i_seq) / i_rh, ctx.k) / i_rh
         return di, dv, None, None, None, None
 
 

@@ -10,6 +10,7 @@ import pytest
 import vo2neuro
 
 ROOTS = ["vo2neuro", "vo2neuro.device", "vo2neuro.circuits", "vo2neuro.data"]
+EXTRA = ["vo2neuro.ml_zoo.convert"]
 
 
 def _modules() -> list[str]:
@@ -22,7 +23,7 @@ def _modules() -> list[str]:
                       if not m.name.startswith("cli") and m.name not in ("demo",)]
             continue
         names += [m.name for m in pkgutil.walk_packages(pkg.__path__, prefix=f"{root}.")]
-    return sorted(set(names))
+    return sorted(set(names) | set(EXTRA))
 
 
 @pytest.mark.parametrize("name", _modules())

@@ -127,11 +127,15 @@ class LTHGCF(ZooModel):
         e = self.embedding
         outs = []
         first = None
+        # Without relation weights sum_r A_r E = (sum_r A_r) E: the relations join distinct node-type pairs, so the
+        # summed matrix has the same non-zeros (and MACs) and the (R N x d) intermediate is avoided.
+        merged = _merge_relations(relations, c.n_relations) if self.relation_weights is None else None
         for layer in range(c.layers):
-            msg = torch.mm(relations, e).view(c.n_relations, n, c.dim)            # (R, N, d)
-            if self.relation_weights is not None:
-                msg = torch.matmul(msg, self.relation_weights[layer])
-            e = msg.sum(0)
+            if merged is not None:
+                e = torch.mm(merged, e)
+            else:
+                msg = torch.mm(relations, e).view(c.n_relations, n, c.dim)        # (R, N, d)
+                e = torch.matmul(msg, self.relation_weights[layer]).sum(0)
             if first is None:
                 first = e
             else:
@@ -149,9 +153,20 @@ class LTHGCF(ZooModel):
         return rel, self._randint(c.n_users, batch, generator=generator), self._randint(c.n_items, batch, generator=generator)
 
 
+def _merge_relations(relations: torch.Tensor, n_relations: int) -> torch.Tensor:
+    """Sum of the stacked relation blocks of a (R N, N) matrix, (N, N), same layout."""
+    n = relations.shape[1]
+    if relations.layout == torch.strided:
+        return relations.view(n_relations, n, n).sum(0)
+    r = relations.coalesce()
+    idx = r.indices().clone()
+    idx[0] = idx[0] % n
+    return torch.sparse_coo_tensor(idx, r.values(), (n, n), check_invariants=True).coalesce()
+
+
 def random_relations(c: LTHGCFConfig, *, generator: torch.Generator | None = None, sparse: bool = True) -> torch.Tensor:
     """A synthetic heterogeneous graph with the config's node counts, as stacked row-normalised relations (R N, N),
-    sparse CSR (``sparse=True``) or dense.
+    sparse COO (``sparse=True``) or dense.
 
     Every review links one user and one item (``n_reviews`` u-i interactions, as in a review dataset); every item has
     one description node. The 8 relations are u->i, i->u, i->desc, desc->i, i->rev, rev->i, u->rev, rev->u.
@@ -182,4 +197,4 @@ def random_relations(c: LTHGCFConfig, *, generator: torch.Generator | None = Non
     a = torch.sparse_coo_tensor(i, a.values() / deg[i[0]], a.shape, check_invariants=True).coalesce()
     if len(pairs) < c.n_relations:
         raise ValueError(f"n_relations={c.n_relations} > 8 is not supported by random_relations")
-    return a.to_sparse_csr() if sparse else a.to_dense()
+    return a if sparse else a.to_dense()

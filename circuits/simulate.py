@@ -1,0 +1,581 @@
+"""Batched simulation of Pearson-Anson oscillators and current-driven VO2 neurons.
+
+``simulate(device, ...)`` integrates N independent neurons (per-neuron drive, load, capacitance, ambient and
+device variability) in one Numba call and returns a :class:`SimulationResult` with per-neuron frequency,
+ISI CV, energies per spike, effective thresholds and, optionally, traces of a few neurons. ``step(state, inputs,
+params)`` advances an explicit :class:`NeuronState` by one step (used by the SNN side).
+
+Time step rule (when ``dt`` is not given)::
+
+    electro-thermal:  dt = 0.02 min( C (R_L || R_m), C_th / S_e )        (C R_m for an ideal current source)
+    PWL switch:       dt = 0.02 min( C (R_L || R_on), C (R_L || R_off) ) (only sets trace / drive resolution:
+                                                                           switching events are exact)
+
+The electro-thermal integrator is second order in dt (mid-step R from the extrapolated temperature); the
+zhang2024 oscillator frequency changes by < 5e-4 between this dt and dt/16 (tests/regression).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from vo2neuro._units import ParameterError, check_nonnegative, check_positive
+from vo2neuro.circuits import _kernels as CK
+from vo2neuro.circuits.params import CircuitParams, PWLDeviceParams, Variability, check_drive
+from vo2neuro.device import _kernels as DK
+from vo2neuro.device.params import VO2DeviceParams
+
+__all__ = ["simulate", "simulate_circuit", "SimulationResult", "NeuronResult", "Trace", "PiecewiseDrive",
+           "NeuronState", "StepInputs", "initial_state", "step", "default_dt", "resolve_device", "DEVICE_MODELS",
+           "device_model", "make_device"]
+
+#: Device models the circuits accept: name -> parameter class.
+DEVICE_MODELS = {"electrothermal": VO2DeviceParams, "pwl": PWLDeviceParams}
+
+#: Default node-voltage hysteresis of the spike detector (electro-thermal device) [V].
+DV_DETECT = 0.01
+
+
+def device_model(device: object) -> str:
+    """Model name of a parameter record (``electrothermal`` or ``pwl``)."""
+    for name, cls in DEVICE_MODELS.items():
+        if isinstance(device, cls):
+            return name
+    raise ParameterError(f"device: expected a parameter record of one of the models "
+                         f"{', '.join(DEVICE_MODELS)}, got {type(device).__name__}")
+
+
+def make_device(model: str, **fields: object) -> VO2DeviceParams | PWLDeviceParams:
+    """Parameters of device ``model`` from keyword fields; unknown model names list the valid ones."""
+    if model not in DEVICE_MODELS:
+        raise ParameterError(f"model: unknown device model {model!r}; valid: {', '.join(DEVICE_MODELS)}")
+    return DEVICE_MODELS[model](**fields)  # type: ignore[arg-type]
+
+
+def resolve_device(device: str | VO2DeviceParams | PWLDeviceParams) -> VO2DeviceParams | PWLDeviceParams:
+    """A parameter record from a record or a preset name of :mod:`vo2neuro.device` (errors list the presets)."""
+    if isinstance(device, str):
+        from vo2neuro.device import get_parameters
+
+        return get_parameters(device)
+    device_model(device)
+    return device
+
+
+@dataclass(frozen=True)
+class PiecewiseDrive:
+    """A source that varies in time: piecewise constant over samples of length ``sample_time`` [s].
+
+    ``values`` has shape (n_samples,) (same for every neuron) or (n_samples, N) [V or A]; after the last sample
+    the last value holds. ``sample_time`` must be a whole number of time steps.
+    """
+
+    values: np.ndarray
+    sample_time: float
+
+    def __post_init__(self) -> None:
+        v = np.asarray(self.values, dtype=float)
+        if v.ndim not in (1, 2) or v.shape[0] < 1:
+            raise ParameterError(f"drive.values must have shape (n_samples,) or (n_samples, N) [V or A], "
+                                 f"got {v.shape}")
+        if not np.all(np.isfinite(v)) or np.any(v < 0):
+            raise ParameterError("drive.values must be finite and >= 0 [V or A]")
+        check_positive("drive.sample_time", self.sample_time, "s")
+        object.__setattr__(self, "values", v)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Recorded waveforms of a few neurons, sampled at the start of every ``record_every``-th step.
+
+    ``t`` (n_samples,) [s]; ``V`` node/device voltage [V], ``I`` device current [A], ``T`` device temperature [K]
+    (NaN for the PWL switch), ``R`` device resistance [Ohm], ``I_src`` source current [A]: each
+    (n_rec, n_samples); ``neurons`` (n_rec,) the neuron indices.
+    """
+
+    t: np.ndarray
+    V: np.ndarray
+    I: np.ndarray
+    T: np.ndarray
+    R: np.ndarray
+    I_src: np.ndarray
+    neurons: np.ndarray
+
+
+class NeuronState(NamedTuple):
+    """Explicit state of N neurons (arrays of shape (N,) unless noted).
+
+    t : simulated time [s] (scalar); V : node voltage [V]; T, T_prev : device temperature now and one step
+    earlier [K] (electro-thermal; ambient for PWL); hyst : (6, N) hysteresis memory (delta, r, T_r, g_r, T_pr,
+    T_last); phase : 1 while metallic / falling, else 0 [-]; v_th : current PWL threshold [V]; rng : splitmix64
+    state (uint64); acc : (N, NACC) counters (energies [J], spike statistics) of ``circuits._kernels``.
+    """
+
+    t: float
+    V: np.ndarray
+    T: np.ndarray
+    T_prev: np.ndarray
+    hyst: np.ndarray
+    phase: np.ndarray
+    v_th: np.ndarray
+    rng: np.ndarray
+    acc: np.ndarray
+
+
+class StepInputs(NamedTuple):
+    """Inputs of :func:`step`: source value per neuron (N,) [V or A], and the step dt [s]."""
+
+    source: np.ndarray
+    dt: float
+
+
+class _Setup(NamedTuple):
+    model: str
+    mode: int
+    n: int
+    g_load: np.ndarray
+    cap: np.ndarray
+    ambient: np.ndarray
+    r0_factor: np.ndarray   # electro-thermal R_0 factor / PWL R_off factor
+    tc_shift: np.ndarray    # electro-thermal T_c shift [K]
+    vth: np.ndarray         # PWL per-neuron threshold [V]
+    noise: float
+    variability: Variability
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+def _as_array(name: str, value: object, unit: str, *, positive: bool = True, allow_inf: bool = False) -> np.ndarray:
+    a = np.atleast_1d(np.asarray(value, dtype=float))
+    if a.ndim != 1:
+        raise ParameterError(f"{name} must be a scalar or shape (N,) [{unit}], got shape {a.shape}")
+    if np.any(np.isnan(a)) or (np.any(np.isinf(a)) and not allow_inf):
+        raise ParameterError(f"{name} must be finite [{unit}], got {value!r}")
+    if positive and np.any(a <= 0):
+        raise ParameterError(f"{name} must be > 0 [{unit}], got {value!r}")
+    if not positive and np.any(a < 0):
+        raise ParameterError(f"{name} must be >= 0 [{unit}], got {value!r}")
+    return a
+
+
+def _broadcast(n: int, *arrays: np.ndarray) -> list[np.ndarray]:
+    return [np.ascontiguousarray(np.broadcast_to(a, (n,)), dtype=float) for a in arrays]
+
+
+def default_dt(device: VO2DeviceParams | PWLDeviceParams, *, capacitance: float | np.ndarray,
+               r_load: float | np.ndarray) -> float:
+    """Time step from the circuit time constants [s] (module docstring rule)."""
+    c = float(np.min(capacitance))
+    rl = float(np.min(r_load))
+    if isinstance(device, VO2DeviceParams):
+        r_par = device.R_m if math.isinf(rl) else rl * device.R_m / (rl + device.R_m)
+        return 0.02 * min(c * r_par, device.C_th / device.S_e)
+    r_par = device.r_on if math.isinf(rl) else rl * device.r_on / (rl + device.r_on)
+    return 0.02 * c * r_par
+
+
+def _setup(device, drive: str, r_load, capacitance, ambient, n_hint: int,
+           variability: Variability | None) -> _Setup:
+    model = device_model(device)
+    check_drive(drive)
+    mode = 0 if drive == "voltage" else 1
+    rl = _as_array("r_load", r_load, "Ohm", allow_inf=(mode == 1))
+    c = _as_array("capacitance", capacitance, "F")
+    amb = _as_array("ambient", ambient, "K")
+    n = max(n_hint, rl.size, c.size, amb.size)
+    for name, a in (("r_load", rl), ("capacitance", c), ("ambient", amb)):
+        if a.size not in (1, n):
+            raise ParameterError(f"{name}: {a.size} values do not broadcast to N={n} neurons")
+    rl, c, amb = _broadcast(n, rl, c, amb)
+    g_load = np.where(np.isinf(rl), 0.0, 1.0 / rl)
+    var = variability if variability is not None else Variability()
+    z = np.zeros((n, 2))
+    if not var.is_zero:
+        CK.draw_normals(np.uint64(var.seed), 1, n, z)
+    if model == "electrothermal":
+        if np.any(amb < device.T_min) or np.any(amb >= device.T_max):
+            raise ParameterError(f"ambient must lie in [T_min, T_max) = [{device.T_min}, {device.T_max}) K of the "
+                                 f"parameter set [K], got {ambient!r}")
+        r0 = np.exp(var.r_ins_sigma_ln * z[:, 0])
+        tc = var.t_c_sigma * z[:, 1]
+        vth = np.zeros(n)
+        noise = float(device.thermal_noise if var.thermal_noise is None else var.thermal_noise)
+    else:
+        r0 = np.exp(var.r_ins_sigma_ln * z[:, 0])
+        tc = np.zeros(n)
+        vth = device.v_th * (1.0 + var.v_th_sigma_rel * z[:, 1])
+        if np.any(vth <= device.v_h):
+            raise ParameterError("v_th_sigma_rel [1]: a drawn threshold fell below v_h; reduce the spread")
+        noise = 0.0
+    return _Setup(model, mode, n, g_load, c, amb, r0, tc, vth, noise, var)
+
+
+def _new_state(device, s: _Setup) -> NeuronState:
+    """N neurons at rest: V = 0, T = ambient, insulating, hysteresis on the heating branch at ambient."""
+    n = s.n
+    acc = np.zeros((n, CK.NACC))
+    acc[:, CK.A_TFIRE] = -1.0
+    acc[:, CK.A_VEXT] = -np.inf
+    rng = np.empty(n, dtype=np.uint64)
+    CK.init_streams(np.uint64(s.variability.seed), 2, rng)
+    hyst = np.zeros((6, n))
+    if s.model == "electrothermal":
+        CK.init_hyst(device.to_kernel(), s.tc_shift, s.ambient, hyst)
+    T = s.ambient.copy()
+    return NeuronState(0.0, np.zeros(n), T, T.copy(), hyst, np.zeros(n), s.vth.copy(), rng, acc)
+
+
+# ------------------------------------------------------------------------------------------------- results
+_SCALAR_FIELDS = ("frequency_hz", "oscillating", "n_spikes", "isi_cv", "mean_isi_s", "energy_per_spike_j",
+                  "device_energy_per_spike_j", "load_energy_per_spike_j", "v_th_eff_v", "v_h_eff_v",
+                  "t_metal_s", "source_energy_j", "device_energy_j", "load_energy_j", "capacitor_energy_change_j",
+                  "n_spikes_total")
+
+
+@dataclass(frozen=True)
+class NeuronResult:
+    """Scalar results of one neuron (see :class:`SimulationResult` for the definitions)."""
+
+    model: str
+    drive: str
+    source: float
+    r_load_ohm: float
+    capacitance_f: float
+    ambient_k: float
+    frequency_hz: float
+    oscillating: bool
+    n_spikes: int
+    isi_cv: float
+    mean_isi_s: float
+    energy_per_spike_j: float
+    device_energy_per_spike_j: float
+    load_energy_per_spike_j: float
+    v_th_eff_v: float
+    v_h_eff_v: float
+    t_metal_s: float
+    source_energy_j: float
+    device_energy_j: float
+    load_energy_j: float
+    capacitor_energy_change_j: float
+    n_spikes_total: int
+    duration_s: float
+    dt_s: float
+    settle_s: float
+    seed: int
+
+    def to_dict(self) -> dict[str, object]:
+        """All fields (JSON-ready with :func:`vo2neuro._io.dumps`)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    r"""Per-neuron results of a batched run (arrays of shape (N,)).
+
+    Spikes are insulator-to-metal switching events: exact threshold crossings for the PWL switch, node-voltage
+    maxima confirmed by a ``dv_detect`` fall for the electro-thermal device (module ``_kernels.detect``). Only
+    spikes at ``t >= settle_s`` count for the steady-state figures.
+
+    Attributes
+    ----------
+    frequency_hz : (n_spikes - 1)/(t_last - t_first) over settled spikes; 0 when not oscillating [Hz]
+    oscillating : >= 3 settled spikes and the last one within 2 mean ISIs of the end (persists) [-]
+    n_spikes : settled spikes [-]; ``n_spikes_total`` all spikes
+    isi_cv : std/mean of the settled ISIs [-] (NaN below 3 spikes)
+    mean_isi_s : mean settled ISI [s]
+    energy_per_spike_j : source energy per period, :math:`\int V_{in} I_{src} dt` (voltage drive) or
+        :math:`\int V I_{in} dt` (current drive) between the first and last settled spikes / (n - 1) [J]
+    device_energy_per_spike_j : :math:`\int V^2/R\,dt` per period [J]; ``load_energy_per_spike_j``: in R_L [J]
+    v_th_eff_v, v_h_eff_v : mean node voltage at the settled switching events (to metal / back) [V]
+    t_metal_s : mean duration of the metallic phase (spike to return) [s]
+    source_energy_j, device_energy_j, load_energy_j : totals over the run [J]
+    capacitor_energy_change_j : C (V_end^2 - V_0^2)/2 [J] (balance: source = device + load + this)
+    """
+
+    model: str
+    drive: str
+    source: np.ndarray
+    r_load_ohm: np.ndarray
+    capacitance_f: np.ndarray
+    ambient_k: np.ndarray
+    frequency_hz: np.ndarray
+    oscillating: np.ndarray
+    n_spikes: np.ndarray
+    isi_cv: np.ndarray
+    mean_isi_s: np.ndarray
+    energy_per_spike_j: np.ndarray
+    device_energy_per_spike_j: np.ndarray
+    load_energy_per_spike_j: np.ndarray
+    v_th_eff_v: np.ndarray
+    v_h_eff_v: np.ndarray
+    t_metal_s: np.ndarray
+    source_energy_j: np.ndarray
+    device_energy_j: np.ndarray
+    load_energy_j: np.ndarray
+    capacitor_energy_change_j: np.ndarray
+    n_spikes_total: np.ndarray
+    duration_s: float
+    dt_s: float
+    settle_s: float
+    seed: int
+    variability: Variability
+    final: NeuronState = field(repr=False)
+    trace: Trace | None = field(default=None, repr=False)
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons N."""
+        return int(self.frequency_hz.shape[0])
+
+    def neuron(self, i: int = 0) -> NeuronResult:
+        """Scalar record of neuron ``i``."""
+        kw = {k: getattr(self, k)[i].item() for k in _SCALAR_FIELDS}
+        kw["oscillating"] = bool(kw["oscillating"])
+        kw["n_spikes"] = int(kw["n_spikes"])
+        kw["n_spikes_total"] = int(kw["n_spikes_total"])
+        return NeuronResult(model=self.model, drive=self.drive, source=float(self.source[i]),
+                            r_load_ohm=float(self.r_load_ohm[i]), capacitance_f=float(self.capacitance_f[i]),
+                            ambient_k=float(self.ambient_k[i]), duration_s=self.duration_s, dt_s=self.dt_s,
+                            settle_s=self.settle_s, seed=self.seed, **kw)
+
+    def to_dict(self) -> dict[str, object]:
+        """Per-neuron arrays as lists plus run metadata (seed, variability) for JSON."""
+        d: dict[str, object] = {"model": self.model, "drive": self.drive, "source": self.source,
+                                "r_load_ohm": self.r_load_ohm, "capacitance_f": self.capacitance_f,
+                                "ambient_k": self.ambient_k}
+        d.update({k: getattr(self, k) for k in _SCALAR_FIELDS})
+        d.update({"duration_s": self.duration_s, "dt_s": self.dt_s, "settle_s": self.settle_s, "seed": self.seed,
+                  "variability": self.variability.to_dict()})
+        return d
+
+
+def _results(device, s: _Setup, drive: str, src: np.ndarray, rl: np.ndarray, st: NeuronState, v0: np.ndarray,
+             duration: float, dt: float, settle: float, trace: Trace | None) -> SimulationResult:
+    acc = st.acc
+    n_sp = acc[:, CK.A_NSP]
+    span = acc[:, CK.A_TLAST] - acc[:, CK.A_TFIRST]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_isi = np.where(n_sp >= 2, span / np.maximum(n_sp - 1, 1), np.nan)
+        var = acc[:, CK.A_ISI2] / np.maximum(n_sp - 1, 1) - mean_isi**2
+        cv = np.where(n_sp >= 3, np.sqrt(np.maximum(var, 0.0)) / mean_isi, np.nan)
+        t_end = st.t
+        osc = (n_sp >= 3) & (t_end - acc[:, CK.A_TLAST] <= 2.0 * mean_isi)
+        freq = np.where(osc, 1.0 / mean_isi, 0.0)
+        per = np.maximum(n_sp - 1, 1)
+        e_src = np.where(n_sp >= 2, (acc[:, CK.A_ESRC_L] - acc[:, CK.A_ESRC_F]) / per, np.nan)
+        e_dev = np.where(n_sp >= 2, (acc[:, CK.A_EDEV_L] - acc[:, CK.A_EDEV_F]) / per, np.nan)
+        e_load = np.where(n_sp >= 2, (acc[:, CK.A_ELOAD_L] - acc[:, CK.A_ELOAD_F]) / per, np.nan)
+        vth = np.where(n_sp >= 1, acc[:, CK.A_VMAX_SUM] / np.maximum(n_sp, 1), np.nan)
+        vh = np.where(acc[:, CK.A_NREF] >= 1, acc[:, CK.A_VMIN_SUM] / np.maximum(acc[:, CK.A_NREF], 1), np.nan)
+        tm = np.where(acc[:, CK.A_NREF] >= 1, acc[:, CK.A_TREF_SUM] / np.maximum(acc[:, CK.A_NREF], 1), np.nan)
+    dEc = 0.5 * s.cap * (st.V**2 - v0**2)
+    return SimulationResult(
+        model=s.model, drive=drive, source=src, r_load_ohm=rl, capacitance_f=s.cap, ambient_k=s.ambient,
+        frequency_hz=freq, oscillating=osc, n_spikes=n_sp.astype(np.int64), isi_cv=cv, mean_isi_s=mean_isi,
+        energy_per_spike_j=e_src, device_energy_per_spike_j=e_dev, load_energy_per_spike_j=e_load,
+        v_th_eff_v=vth, v_h_eff_v=vh, t_metal_s=tm, source_energy_j=acc[:, CK.A_ESRC].copy(),
+        device_energy_j=acc[:, CK.A_EDEV].copy(), load_energy_j=acc[:, CK.A_ELOAD].copy(),
+        capacitor_energy_change_j=dEc, n_spikes_total=acc[:, CK.A_NSP_ALL].astype(np.int64),
+        duration_s=float(duration), dt_s=float(dt), settle_s=float(settle), seed=s.variability.seed,
+        variability=s.variability, final=st, trace=trace)
+
+
+def _advance(device, s: _Setup, st: NeuronState, n_steps: int, dt: float, drive_arr: np.ndarray, stride: int,
+             t_settle: float, dv_detect: float, rec_row: np.ndarray, rec_every: int,
+             trace: np.ndarray) -> NeuronState:
+    """Run the kernel in place on copies of the state arrays; return the new state."""
+    V, T, Tp, hyst, phase, vth, rng, acc = (a.copy() for a in (st.V, st.T, st.T_prev, st.hyst, st.phase, st.v_th,
+                                                               st.rng, st.acc))
+    if s.model == "electrothermal":
+        CK.run_et(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, s.ambient, device.to_kernel(),
+                  s.r0_factor, s.tc_shift, s.noise, dv_detect, t_settle, V, T, Tp, hyst, phase, rng, acc, rec_row,
+                  rec_every, trace)
+    else:
+        r_off = device.r_off * s.r0_factor
+        CK.run_pwl(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, r_off, float(device.r_on), s.vth,
+                   float(device.v_h), float(s.variability.v_th_c2c_rel), t_settle, V, phase, vth, rng, acc, rec_row,
+                   rec_every, trace)
+    return NeuronState(st.t + n_steps * dt, V, T, Tp, hyst, phase, vth, rng, acc)
+
+
+# ------------------------------------------------------------------------------------------------- API
+def simulate(device: str | VO2DeviceParams | PWLDeviceParams, *, drive: str = "voltage",
+             v_in: float | np.ndarray | PiecewiseDrive | None = None,
+             i_in: float | np.ndarray | PiecewiseDrive | None = None,
+             r_load: float | np.ndarray = math.inf, capacitance: float | np.ndarray,
+             ambient: float | np.ndarray | None = None, duration: float, dt: float | None = None,
+             settle: float | None = None, variability: Variability | None = None, n_neurons: int | None = None,
+             record: Sequence[int] | None = None, record_every: int = 1, dv_detect: float = DV_DETECT,
+             state: NeuronState | None = None) -> SimulationResult:
+    r"""Simulate N Pearson-Anson oscillators (``drive="voltage"``) or current-driven neurons (``"current"``).
+
+    .. math::
+        C\,\dot V = (V_{in} - V)/R_L - V/R_{dev}\quad\text{or}\quad C\,\dot V = I_{in} - V/R_L - V/R_{dev},
+        \qquad C_{th}\dot T = V^2/R_{dev} - S_e (T - T_0) + \sigma\eta
+
+    with R_dev = R(T, H) of :mod:`vo2neuro.device` (electro-thermal) or the PWL switch (vo2_physics.md §2, §8).
+
+    Parameters
+    ----------
+    device : VO2DeviceParams, PWLDeviceParams or preset name
+    drive : {"voltage", "current"}
+    v_in, i_in : float, array (N,) or PiecewiseDrive
+        Source voltage [V] (voltage drive) or current [A] (current drive).
+    r_load : float or array (N,)
+        Load R_L [Ohm] (voltage drive) or the current source's parallel resistance [Ohm] (``inf`` = ideal).
+    capacitance : float or array (N,)
+        Node capacitance [F].
+    ambient : float or array (N,), optional
+        Bath temperature [K] (default: the preset's recommended ambient, else 300 K).
+    duration : float
+        Simulated time [s].
+    dt : float, optional
+        Time step [s] (default :func:`default_dt`).
+    settle : float, optional
+        Transient discarded before the steady-state figures [s] (default 30 % of ``duration``).
+    variability : Variability, optional
+        Seeded D2D and C2C variability (default none).
+    n_neurons : int, optional
+        N when every per-neuron input is a scalar (copies of one neuron, e.g. with variability).
+    record : sequence of int, optional
+        Neurons whose traces are kept (default none: spike/energy counters only, O(N) memory).
+    record_every : int
+        Trace decimation [steps].
+    dv_detect : float
+        Node-voltage hysteresis of the electro-thermal spike detector [V].
+    state : NeuronState, optional
+        Continue from a previous ``result.final``.
+
+    Returns
+    -------
+    SimulationResult
+
+    Examples
+    --------
+    >>> from vo2neuro.circuits import PWLDeviceParams
+    >>> dev = PWLDeviceParams(r_off=100.2e3, r_on=990.0, v_th=1.99, v_h=1.0)
+    >>> r = simulate(dev, v_in=14.0, r_load=47e3, capacitance=300e-12, duration=50e-6)
+    >>> round(float(r.frequency_hz[0]) / 1e3)
+    704
+    """
+    dev = resolve_device(device)
+    check_drive(drive)
+    check_positive("duration", duration, "s")
+    check_positive("dv_detect", dv_detect, "V")
+    if not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise ParameterError(f"record_every must be an integer >= 1 [1], got {record_every!r}")
+    if ambient is None:
+        ambient = _default_ambient(dev)
+    src_in = v_in if drive == "voltage" else i_in
+    other = i_in if drive == "voltage" else v_in
+    src_name, src_unit = ("v_in", "V") if drive == "voltage" else ("i_in", "A")
+    if src_in is None:
+        raise ParameterError(f"{src_name}: required for drive={drive!r} [{src_unit}]")
+    if other is not None:
+        raise ParameterError(f"{'i_in' if drive == 'voltage' else 'v_in'}: not used with drive={drive!r}; "
+                             f"give {src_name} [{src_unit}]")
+    if drive == "voltage" and np.any(np.isinf(np.asarray(r_load, dtype=float))):
+        raise ParameterError("r_load must be finite for the voltage drive (Pearson-Anson) [Ohm]")
+    if isinstance(src_in, PiecewiseDrive):
+        vals = src_in.values
+        n_src = vals.shape[1] if vals.ndim == 2 else 1
+        src_amp = vals[-1] if vals.ndim == 2 else np.full(1, vals[-1])
+    else:
+        src_amp = _as_array(src_name, src_in, src_unit, positive=False)
+        n_src = src_amp.size
+    n_hint = max(n_src, int(n_neurons or 1))
+    s = _setup(dev, drive, r_load, capacitance, ambient, n_hint, variability)
+    if n_neurons is not None and s.n != n_neurons:
+        raise ParameterError(f"n_neurons={n_neurons} [1] does not match the per-neuron inputs (N={s.n})")
+    if n_src not in (1, s.n):
+        raise ParameterError(f"{src_name}: {n_src} values do not broadcast to N={s.n} neurons [{src_unit}]")
+    rl = np.ascontiguousarray(np.broadcast_to(np.asarray(r_load, dtype=float), (s.n,)))
+    if dt is None:
+        dt = default_dt(dev, capacitance=s.cap, r_load=rl)
+    check_positive("dt", dt, "s")
+    n_steps = int(round(duration / dt))
+    if n_steps < 1:
+        raise ParameterError(f"duration must cover at least one step dt={dt:g} s [s], got {duration!r}")
+    settle = 0.3 * duration if settle is None else check_nonnegative("settle", settle, "s")
+    if settle >= duration:
+        raise ParameterError(f"settle must be < duration [s], got settle={settle}, duration={duration}")
+    if isinstance(src_in, PiecewiseDrive):
+        stride = int(round(src_in.sample_time / dt))
+        if stride < 1 or abs(stride * dt - src_in.sample_time) > 1e-9 * src_in.sample_time:
+            raise ParameterError(f"drive.sample_time must be a whole number of steps dt={dt:g} s [s], "
+                                 f"got {src_in.sample_time!r}")
+        drive_arr = np.ascontiguousarray(vals.reshape(vals.shape[0], -1))
+    else:
+        stride = n_steps
+        drive_arr = np.ascontiguousarray(src_amp.reshape(1, -1))
+    st = state if state is not None else _new_state(dev, s)
+    if st.V.shape[0] != s.n:
+        raise ParameterError(f"state: has {st.V.shape[0]} neurons, inputs have N={s.n} [1]")
+    rec = np.asarray(list(record) if record is not None else [], dtype=np.int64)
+    if rec.size and (rec.min() < 0 or rec.max() >= s.n):
+        raise ParameterError(f"record: neuron indices must lie in [0, {s.n}) [1], got {list(rec)}")
+    rec_row = np.full(s.n, -1, dtype=np.int64)
+    rec_row[rec] = np.arange(rec.size)
+    n_samp = (n_steps + record_every - 1) // record_every if rec.size else 0
+    tr = np.full((rec.size, n_samp, CK.NTR), np.nan) if rec.size else np.zeros((0, 0, CK.NTR))
+    v0 = st.V.copy()
+    t_start = st.t
+    new = _advance(dev, s, st, n_steps, float(dt), drive_arr, stride, t_start + settle, float(dv_detect), rec_row,
+                   int(record_every), tr)
+    trace = None
+    if rec.size:
+        trace = Trace(t=t_start + np.arange(n_samp) * record_every * dt, V=tr[:, :, CK.TR_V], I=tr[:, :, CK.TR_I],
+                      T=tr[:, :, CK.TR_T], R=tr[:, :, CK.TR_R], I_src=tr[:, :, CK.TR_ISRC], neurons=rec)
+    src_out = np.ascontiguousarray(np.broadcast_to(src_amp, (s.n,)), dtype=float)
+    return _results(dev, s, drive, src_out, rl, new, v0, duration, float(dt), settle, trace)
+
+
+def _default_ambient(dev) -> float:
+    if isinstance(dev, VO2DeviceParams):
+        from vo2neuro.device import PARAMETER_SETS
+
+        info = PARAMETER_SETS.get(dev.name)
+        if info is not None:
+            return info.ambient_k
+    return 300.0
+
+
+def simulate_circuit(device: str | VO2DeviceParams | PWLDeviceParams, circuit: CircuitParams, *, duration: float,
+                     **kw: object) -> SimulationResult:
+    """:func:`simulate` for one neuron described by a :class:`CircuitParams` record."""
+    src = {"v_in": circuit.v_in} if circuit.drive == "voltage" else {"i_in": circuit.i_in}
+    return simulate(device, drive=circuit.drive, r_load=circuit.r_load, capacitance=circuit.capacitance,
+                    ambient=circuit.ambient, duration=duration, **src, **kw)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------------- step API
+class _StepParams(NamedTuple):
+    device: object
+    setup: _Setup
+
+
+def initial_state(device: str | VO2DeviceParams | PWLDeviceParams, *, drive: str = "voltage",
+                  r_load: float | np.ndarray = math.inf, capacitance: float | np.ndarray,
+                  ambient: float | np.ndarray | None = None, n_neurons: int = 1,
+                  variability: Variability | None = None) -> tuple[NeuronState, _StepParams]:
+    """(state, params) for :func:`step`: N neurons at rest (V = 0, T = ambient, heating branch, insulating)."""
+    dev = resolve_device(device)
+    if ambient is None:
+        ambient = _default_ambient(dev)
+    s = _setup(dev, drive, r_load, capacitance, ambient, int(n_neurons), variability)
+    return _new_state(dev, s), _StepParams(dev, s)
+
+
+def step(state: NeuronState, inputs: StepInputs, params: _StepParams) -> NeuronState:
+    """Advance every neuron by one step ``inputs.dt`` [s] with source ``inputs.source`` (N,) [V or A].
+
+    Pure: returns a new :class:`NeuronState` (spike counters in ``state.acc``; a spike happened in this step when
+    ``acc[:, A_NSP_ALL]`` increased).
+    """
+    src = np.ascontiguousarray(np.broadcast_to(np.asarray(inputs.source, dtype=float), (params.setup.n,)))
+    check_positive("dt", inputs.dt, "s")
+    empty = np.zeros((0, 0, CK.NTR))
+    return _advance(params.device, params.setup, state, 1, float(inputs.dt), src.reshape(1, -1), 1, 0.0, DV_DETECT,
+                    np.full(params.setup.n, -1, dtype=np.int64), 1, empty)

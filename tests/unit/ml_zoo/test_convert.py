@@ -1,0 +1,81 @@
+"""ANN-to-SNN conversion: BN folding is exact, IF rates approximate clipped ReLU, and a small CNN converts with
+at most 1 point lost at T = 64 (issue target; Rueckauer et al. 2017 report near-lossless conversion)."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from vo2neuro._units import ParameterError  # noqa: E402
+from vo2neuro.ml_zoo.convert import IFNeuron, accuracy_vs_steps, convert, fold_batchnorm  # noqa: E402
+
+
+def _bn_net():
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Conv2d(2, 5, 3), nn.BatchNorm2d(5), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 36, 7),
+                        nn.BatchNorm1d(7))
+    for m in net.modules():  # non-trivial running statistics
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    return net.eval()
+
+
+def test_batchnorm_folding_is_exact():
+    net = _bn_net()
+    folded = fold_batchnorm(net)
+    x = torch.randn(4, 2, 8, 8)
+    assert torch.allclose(folded(x), net(x), atol=1e-5)
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in folded.modules())
+
+
+def test_if_rate_is_clipped_relu():
+    # closed form: with reset by subtraction and v0 = theta/2 the mean output over T steps is
+    # theta * floor(T x / theta + 1/2) / T, i.e. min(relu(x), theta) to within theta / (2T)
+    n = IFNeuron(threshold=2.0)
+    x = torch.linspace(-1, 3, 41)
+    T = 200
+    out = sum(n(x) for _ in range(T)) / T
+    assert torch.allclose(out, x.clamp(0, 2.0), atol=2.0 / (2 * T) + 1e-6)
+
+
+def test_unconvertible_operation_is_rejected():
+    net = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2))
+    with pytest.raises(ParameterError, match="Tanh"):
+        convert(net, torch.randn(8, 4))
+
+
+def test_small_cnn_on_digits_converts_within_one_point():
+    from sklearn.datasets import load_digits
+
+    torch.manual_seed(0)
+    d = load_digits()
+    X = torch.tensor(d.data / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8)
+    Y = torch.tensor(d.target)
+    perm = torch.randperm(len(X))
+    tr, te = perm[:1400], perm[1400:]
+    net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU6(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    for _ in range(30):
+        for i in range(0, 1400, 100):
+            idx = tr[i:i + 100]
+            loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    net.eval()
+    with torch.no_grad():
+        ann = float((net(X[te]).argmax(1) == Y[te]).float().mean())
+    assert ann > 0.93
+    res = convert(net, X[tr[:500]], steps=64)
+    assert res.thresholds["neuron_1"] <= 6.0  # ReLU6 cap
+    acc = accuracy_vs_steps(res.snn, X[te], Y[te], [8, 64])
+    assert acc[64] >= ann - 0.01
+    assert acc[64] >= acc[8] - 0.005  # more time steps do not hurt
+    res.snn(X[te[:10]])
+    assert all(v > 0 for v in res.snn.spike_counts().values())

@@ -1,0 +1,135 @@
+"""Command-line wiring of ``vo2neuro zoo``: ``list``, ``ops`` and ``energy``.
+
+``register(subparsers)`` adds the ``zoo`` group to the main parser (``vo2neuro/cli.py``); each handler is
+``(args) -> int`` set with ``set_defaults(func=...)``. Numbers and JSON go to stdout, bad input raises
+:class:`vo2neuro._units.ParameterError` (printed on one line by the main CLI, exit 2). torch is imported only by the
+handlers that count operations.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from vo2neuro._units import ParameterError, parse_si
+
+__all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy"]
+
+
+def _check_names(names: list[str]) -> None:
+    from vo2neuro.ml_zoo import list_models
+
+    valid = list_models()
+    for n in names:
+        if n not in valid:
+            raise ParameterError(f"model: unknown model {n!r}; valid: {', '.join(valid)} [-]")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``zoo list [--json]``: name, task, conversion flag and citation of every entry."""
+    from vo2neuro.ml_zoo import get_spec, list_models
+
+    rows = [
+        {"name": s.name, "task": s.task, "convertible": s.convertible, "citation": s.citation}
+        for s in map(get_spec, list_models())
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        flag = "yes" if r["convertible"] else "no"
+        print(f"{r['name']:<{width}}  convertible={flag:<3}  {r['task']}  ({r['citation']})")
+    return 0
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    """``zoo ops NAME [--config paper|small] [--json] [--rows]``: parameters and MACs at batch 1 by type."""
+    _check_names([args.name])
+    from vo2neuro.ml_zoo.energy import entry_counts
+    from vo2neuro.ml_zoo.registry import get_spec
+
+    report, _ = entry_counts(args.name, args.config)
+    spec = get_spec(args.name)
+    out = {"name": args.name, "config": args.config, **report.to_dict(rows=args.rows)}
+    if args.config == "paper":
+        out["reported"] = [r.to_dict() for r in spec.reported]
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{args.name} ({args.config}): params {report.params:,}  MACs {report.macs:,} (batch 1)")
+    for k, v in report.by_type.items():
+        unit = "element ops" if k == "norm" else "MACs"
+        print(f"  {k:<7} {v:>16,} {unit}")
+    for k, v in report.by_child.items():
+        print(f"  child {k or '<root>'}: {v:,} MACs")
+    if args.config == "paper":
+        for r in spec.reported:
+            print(f"  reported {r.quantity}: {r.value:,.6g} {r.unit} {r.source} {r.note}")
+    return 0
+
+
+def cmd_energy(args: argparse.Namespace) -> int:
+    """``zoo energy [NAME ...] [--config] [--json] [--csv] [--plot FILE] [...]``: energy per inference per target."""
+    names = list(args.names) or None
+    if names:
+        _check_names(names)
+    from vo2neuro.ml_zoo import energy
+
+    rate = parse_si(args.firing_rate, name="firing-rate", unit="")
+    if rate < 0.0:
+        raise ParameterError(f"firing-rate: must be >= 0 [spikes/step], got {args.firing_rate!r}")
+    if args.timesteps < 1:
+        raise ParameterError(f"timesteps: must be >= 1 [steps], got {args.timesteps}")
+    e_spike = parse_si(args.vo2_spike_energy, name="vo2-spike-energy", unit="J")
+    e_syn = parse_si(args.vo2_synapse_energy, name="vo2-synapse-energy", unit="J")
+    for flag, value in (("vo2-spike-energy", e_spike), ("vo2-synapse-energy", e_syn)):
+        if value < 0:
+            raise ParameterError(f"{flag}: must be >= 0 [J], got {value!r}")
+    vo2 = energy.VO2Target(energy_per_spike_j=e_spike, energy_per_synaptic_event_j=e_syn,
+                           spike_source=args.vo2_source, synapse_source=args.vo2_source)
+    table = energy.energy_table(names, config=args.config, targets=energy.default_targets(vo2),
+                                firing_rate=rate, timesteps=args.timesteps)
+    if args.plot:
+        energy.plot_energy_table(table, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(table.to_dict(), indent=2))
+    elif args.csv:
+        sys.stdout.write(table.to_csv())
+    else:
+        sys.stdout.write(table.to_markdown())
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``zoo {list, ops, energy}`` to the main CLI's ``subparsers``; returns the ``zoo`` parser."""
+    zoo = subparsers.add_parser("zoo", help="reference networks: list, op counts, energy estimates",
+                                description="ML zoo: the project's reference workloads.")
+    sub = zoo.add_subparsers(dest="zoo_command", metavar="{list,ops,energy}", required=True)
+
+    p = sub.add_parser("list", help="list the registered models")
+    p.add_argument("--json", action="store_true", help="JSON list of {name, task, convertible, citation}")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("ops", help="parameters and MACs of one model (batch 1)")
+    p.add_argument("name", help="registry name (see 'zoo list')")
+    p.add_argument("--config", choices=("paper", "small"), default="paper", help="model size (default: paper)")
+    p.add_argument("--json", action="store_true", help="JSON with params, macs, by_type, by_child")
+    p.add_argument("--rows", action="store_true", help="include per-layer rows in the JSON")
+    p.set_defaults(func=cmd_ops)
+
+    p = sub.add_parser("energy", help="energy per inference on CMOS / neuromorphic / VO2-x targets")
+    p.add_argument("names", nargs="*", help="registry names (default: all)")
+    p.add_argument("--config", choices=("paper", "small"), default="paper", help="model size (default: paper)")
+    p.add_argument("--json", action="store_true", help="JSON rows, workloads, constants and assumptions")
+    p.add_argument("--csv", action="store_true", help="CSV instead of the markdown table")
+    p.add_argument("--plot", metavar="FILE", help="write a PNG bar chart")
+    p.add_argument("--firing-rate", default="0.1", help="assumed spikes per neuron per time step (default 0.1)")
+    p.add_argument("--timesteps", type=int, default=8, help="assumed time steps per inference (default 8)")
+    p.add_argument("--vo2-spike-energy", default="39p", help="VO2-x energy per spike [J] (default 39p, assumption)")
+    p.add_argument("--vo2-synapse-energy", default="0.9p",
+                   help="VO2-x energy per synaptic event [J] (default 0.9p, assumption)")
+    p.add_argument("--vo2-source", default="assumption (command line)", help="provenance of the two VO2-x values")
+    p.set_defaults(func=cmd_energy)
+    return zoo
