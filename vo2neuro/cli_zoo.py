@@ -86,8 +86,8 @@ def cmd_energy(args: argparse.Namespace) -> int:
     for flag, value in (("vo2-spike-energy", e_spike), ("vo2-synapse-energy", e_syn)):
         if value < 0:
             raise ParameterError(f"{flag}: must be >= 0 [J], got {value!r}")
-    vo2 = energy.VO2Target(energy_per_spike_j=e_spike, energy_per_synaptic_event_j=e_syn,
-                           spike_source=args.vo2_source, synapse_source=args.vo2_source)
+    sources = {} if args.vo2_source is None else {"spike_source": args.vo2_source, "synapse_source": args.vo2_source}
+    vo2 = energy.VO2Target(energy_per_spike_j=e_spike, energy_per_synaptic_event_j=e_syn, **sources)
     table = energy.energy_table(names, config=args.config, targets=energy.default_targets(vo2),
                                 firing_rate=rate, timesteps=args.timesteps)
     if args.plot:
@@ -130,6 +130,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--vo2-spike-energy", default="39p", help="VO2-x energy per spike [J] (default 39p, assumption)")
     p.add_argument("--vo2-synapse-energy", default="0.9p",
                    help="VO2-x energy per synaptic event [J] (default 0.9p, assumption)")
-    p.add_argument("--vo2-source", default="assumption (command line)", help="provenance of the two VO2-x values")
+    p.add_argument("--vo2-source", default=None,
+                   help="provenance of the two VO2-x values (default: the documented assumptions)")
     p.set_defaults(func=cmd_energy)
     return zoo

@@ -1,0 +1,510 @@
+"""Parameter sweeps at scale: grids or random / Latin-hypercube samples over any device or circuit parameter,
+chunks vectorised into the kernels, executed on Dask, results written incrementally to a Zarr store as a
+labelled xarray Dataset; resumable and failure-tolerant.
+
+Configuration (TOML, or the equivalent :class:`SweepConfig`)::
+
+    [sweep]
+    circuit = "pearson_anson"          # evaluator: pearson_anson | current_driven | device
+    preset = "vo2x"
+    metrics = ["frequency_hz", "energy_per_spike_j", "oscillating"]
+    chunk_size = 64                    # points per task (optional)
+    [sweep.grid]
+    v_in = { start = 8.0, stop = 16.0, num = 33 }        # add scale = "log" for a geometric grid
+    delta = [0.0, 0.01, 0.02, 0.03]
+    [sweep.fixed]
+    r_load = 12e3
+    capacitance = 145.35e-12
+    ambient = 325.0
+
+or, instead of ``[sweep.grid]``, ``[sweep.sample]`` with ``method = "lhs" | "random"``, ``n``, ``seed`` and
+``[sweep.sample.ranges]`` ``name = [low, high]`` (``[low, high, "log"]`` for log-uniform).
+
+Store layout: a grid sweep has one dimension per grid parameter (labelled coordinates with ``units``); a sample
+sweep has the dimension ``sample`` with each parameter as a coordinate along it. Every metric is a variable with
+its unit in ``attrs["units"]``; ``status`` (0 ok, 1 failed, -1 not computed) and ``reason`` record failures per
+point; ``chunk_done`` marks finished tasks. The full configuration is in ``attrs["config"]`` (JSON). Chunk files
+are written atomically by Zarr's local store and a task is marked done only after its data are in place, so a
+killed sweep leaves a readable store and ``resume`` computes only the missing chunks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from vo2neuro._units import ParameterError
+
+__all__ = ["SweepConfig", "SweepResult", "load_config", "run_sweep", "evaluate_points", "EVALUATORS",
+           "PARAMETER_UNITS", "METRIC_UNITS", "sweep_points"]
+
+#: Circuit parameters a sweep may vary, with SI units.
+CIRCUIT_PARAMETERS = {"v_in": "V", "i_in": "A", "r_load": "Ohm", "capacitance": "F", "ambient": "K",
+                      "duration": "s", "dt": "s"}
+
+
+def _device_units() -> dict[str, str]:
+    from vo2neuro.device.params import VO2DeviceParams
+
+    out = {}
+    for f in dataclasses.fields(VO2DeviceParams):
+        if f.type in ("float", float) or f.name == "delta":
+            out[f.name] = f.metadata.get("unit", "")
+    return out
+
+
+PARAMETER_UNITS: dict[str, str] = {**CIRCUIT_PARAMETERS, **_device_units()}
+
+#: Units of the metrics the evaluators offer.
+METRIC_UNITS: dict[str, str] = {
+    # circuit
+    "frequency_hz": "Hz", "oscillating": "1", "n_spikes": "1", "energy_per_spike_j": "J",
+    "device_energy_per_spike_j": "J", "load_energy_per_spike_j": "J", "isi_cv": "1", "mean_power_w": "W",
+    # device (steady state)
+    "v_th_v": "V", "v_h_v": "V", "i_th_a": "A", "i_h_a": "A", "t_th_k": "K", "t_h_k": "K",
+    "t_imt_heating_k": "K", "t_imt_cooling_k": "K", "r_insulating_300k_ohm": "Ohm", "r_metallic_ohm": "Ohm",
+}
+
+
+# ------------------------------------------------------------------------------------------------ config
+@dataclass(frozen=True, kw_only=True)
+class SweepConfig:
+    """A sweep: what to vary, what to hold, what to measure.
+
+    Attributes
+    ----------
+    circuit : str
+        Evaluator name (``EVALUATORS``).
+    preset : str
+        Device parameter set (``vo2neuro presets``); ``params_file`` overrides it when given.
+    metrics : tuple of str
+        Metric names (``METRIC_UNITS``).
+    grid : tuple of (name, values)
+        Grid axes in order, values in SI units.
+    sample : dict or None
+        ``{"method": "lhs"|"random", "n": int, "seed": int, "ranges": {name: (low, high, scale)}}``.
+    fixed : dict name -> value (SI)
+    chunk_size : int
+        Points per task.
+    params_file : str or None
+        JSON parameter file used instead of the preset.
+    """
+
+    circuit: str = "pearson_anson"
+    preset: str = "vo2x"
+    metrics: tuple[str, ...] = ("frequency_hz", "energy_per_spike_j", "oscillating")
+    grid: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    sample: dict[str, Any] | None = None
+    fixed: dict[str, float] = field(default_factory=dict)
+    chunk_size: int = 64
+    params_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.circuit not in EVALUATORS:
+            raise ParameterError(f"circuit: {self.circuit!r} is not valid; valid: {', '.join(sorted(EVALUATORS))}")
+        offered = EVALUATORS[self.circuit].metrics
+        bad = [m for m in self.metrics if m not in offered]
+        if bad or not self.metrics:
+            raise ParameterError(f"metrics: {bad or '[]'} not offered by {self.circuit!r}; valid: {', '.join(offered)}")
+        if bool(self.grid) == bool(self.sample):
+            raise ParameterError("sweep: give exactly one of [sweep.grid] or [sweep.sample] [-]")
+        names = [n for n, _ in self.grid] + list((self.sample or {}).get("ranges", {}))
+        for n in [*names, *self.fixed]:
+            if n not in PARAMETER_UNITS:
+                raise ParameterError(f"sweep parameter {n!r} is unknown; valid: {', '.join(sorted(PARAMETER_UNITS))}")
+        dup = set(names) & set(self.fixed)
+        if dup or len(set(names)) != len(names):
+            raise ParameterError(f"sweep: parameter(s) {sorted(dup) or names} given twice [-]")
+        for n, vals in self.grid:
+            if len(vals) == 0 or not all(math.isfinite(v) for v in vals):
+                raise ParameterError(f"grid {n}: needs finite values [{PARAMETER_UNITS[n]}]")
+        for n, v in self.fixed.items():
+            if not math.isfinite(v):
+                raise ParameterError(f"fixed {n} must be finite [{PARAMETER_UNITS[n]}], got {v}")
+        if self.sample:
+            s = self.sample
+            if s.get("method") not in ("lhs", "random"):
+                raise ParameterError(f"sample.method: {s.get('method')!r} is not valid; valid: lhs, random")
+            if int(s.get("n", 0)) < 1:
+                raise ParameterError(f"sample.n must be >= 1 [1], got {s.get('n')}")
+            for n, (lo, hi, scale) in s["ranges"].items():
+                if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) or scale not in ("linear", "log") or (
+                        scale == "log" and lo <= 0):
+                    raise ParameterError(f"sample range {n}: need low < high (> 0 for log) [{PARAMETER_UNITS[n]}]")
+        if self.chunk_size < 1:
+            raise ParameterError(f"chunk_size must be >= 1 [1], got {self.chunk_size}")
+
+    @property
+    def n_points(self) -> int:
+        if self.grid:
+            return int(np.prod([len(v) for _, v in self.grid]))
+        return int(self.sample["n"])  # type: ignore[index]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"circuit": self.circuit, "preset": self.preset, "metrics": list(self.metrics),
+                "grid": {n: list(v) for n, v in self.grid}, "sample": self.sample, "fixed": dict(self.fixed),
+                "chunk_size": self.chunk_size, "params_file": self.params_file}
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines the results (not the chunking's execution)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _axis(name: str, spec: Any) -> tuple[float, ...]:
+    unit = PARAMETER_UNITS.get(name, "")
+    if isinstance(spec, (list, tuple)):
+        return tuple(float(v) for v in spec)
+    if isinstance(spec, dict):
+        try:
+            start, stop, num = float(spec["start"]), float(spec["stop"]), int(spec["num"])
+        except (KeyError, TypeError, ValueError):
+            raise ParameterError(f"grid {name}: need start, stop, num [{unit}]") from None
+        if num < 1:
+            raise ParameterError(f"grid {name}: num must be >= 1 [1]")
+        if spec.get("scale", "linear") == "log":
+            if start <= 0 or stop <= 0:
+                raise ParameterError(f"grid {name}: log scale needs start, stop > 0 [{unit}]")
+            return tuple(np.geomspace(start, stop, num).tolist())
+        return tuple(np.linspace(start, stop, num).tolist())
+    return (float(spec),)
+
+
+def config_from_dict(d: Mapping[str, Any]) -> SweepConfig:
+    """Build a :class:`SweepConfig` from the ``[sweep]`` table of a TOML file (or an equivalent dict)."""
+    s = dict(d.get("sweep", d))
+    grid = tuple((str(k), _axis(str(k), v)) for k, v in dict(s.get("grid", {})).items())
+    sample = None
+    if s.get("sample"):
+        raw = dict(s["sample"])
+        ranges = {}
+        for k, v in dict(raw.get("ranges", {})).items():
+            v = list(v)
+            ranges[str(k)] = (float(v[0]), float(v[1]), str(v[2]) if len(v) > 2 else "linear")
+        sample = {"method": raw.get("method", "lhs"), "n": int(raw.get("n", 0)), "seed": int(raw.get("seed", 0)),
+                  "ranges": ranges}
+    return SweepConfig(circuit=str(s.get("circuit", "pearson_anson")), preset=str(s.get("preset", "vo2x")),
+                       metrics=tuple(s.get("metrics", ("frequency_hz", "energy_per_spike_j", "oscillating"))),
+                       grid=grid, sample=sample, fixed={str(k): float(v) for k, v in dict(s.get("fixed", {})).items()},
+                       chunk_size=int(s.get("chunk_size", 64)), params_file=s.get("params_file"))
+
+
+def load_config(path: str | os.PathLike) -> SweepConfig:
+    """Read a sweep TOML file."""
+    import tomllib
+
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"config: file not found: {p}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"config: {p} is not valid TOML ({exc})") from None
+    return config_from_dict(data)
+
+
+def sweep_points(cfg: SweepConfig) -> dict[str, np.ndarray]:
+    """All points of the sweep, flattened in C order of the grid (or sample order): name -> (n_points,) [SI]."""
+    if cfg.grid:
+        axes = [np.asarray(v, dtype=float) for _, v in cfg.grid]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return {n: m.ravel() for (n, _), m in zip(cfg.grid, mesh)}
+    s = cfg.sample
+    assert s is not None
+    rng = np.random.default_rng(int(s["seed"]))
+    n = int(s["n"])
+    names = list(s["ranges"])
+    if s["method"] == "lhs":
+        # Latin hypercube: one point in each of n equal strata per dimension, strata permuted independently
+        u = (rng.permuted(np.tile(np.arange(n), (len(names), 1)), axis=1).T + rng.random((n, len(names)))) / n
+    else:
+        u = rng.random((n, len(names)))
+    out = {}
+    for j, name in enumerate(names):
+        lo, hi, scale = s["ranges"][name]
+        out[name] = np.exp(np.log(lo) + u[:, j] * (np.log(hi) - np.log(lo))) if scale == "log" else lo + u[:, j] * (hi - lo)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ evaluators
+@dataclass(frozen=True)
+class Evaluator:
+    """A vectorised evaluator: ``fn(points, fixed, cfg) -> (metrics dict of (n,) arrays, reasons (n,) str)``."""
+
+    fn: Callable[..., tuple[dict[str, np.ndarray], np.ndarray]]
+    metrics: tuple[str, ...]
+    description: str
+
+
+def _device_for(cfg: SweepConfig, values: Mapping[str, float]):
+    from vo2neuro.device import get_parameters
+    from vo2neuro.device.params import params_from_dict
+    from vo2neuro.device.vacancy import apply_vacancies
+
+    dev_fields = {k: v for k, v in values.items() if k in PARAMETER_UNITS and k not in CIRCUIT_PARAMETERS}
+    delta = dev_fields.pop("delta", None)
+    if cfg.params_file:
+        base = params_from_dict(json.loads(Path(cfg.params_file).read_text()).get("device", {}))
+        if delta is not None:
+            base = apply_vacancies(base, delta)
+    else:
+        base = get_parameters(cfg.preset, delta=delta)
+    return dataclasses.replace(base, **dev_fields) if dev_fields else base
+
+
+def _groups(points: Mapping[str, np.ndarray], fixed: Mapping[str, float], keys: Sequence[str]):
+    """Group point indices by the values of ``keys`` (the device parameters), so each group is one kernel call."""
+    n = len(next(iter(points.values())))
+    cols = [np.asarray(points[k]) if k in points else np.full(n, fixed[k]) for k in keys]
+    if not cols:
+        yield {}, np.arange(n)
+        return
+    table = np.column_stack(cols)
+    uniq, inv = np.unique(table, axis=0, return_inverse=True)
+    for j, row in enumerate(uniq):
+        yield dict(zip(keys, row.tolist())), np.nonzero(inv.ravel() == j)[0]
+
+
+def _eval_device(points, fixed, cfg):
+    from vo2neuro.device import rt_loop, static_iv
+
+    n = len(next(iter(points.values())))
+    out = {m: np.full(n, np.nan) for m in cfg.metrics}
+    reasons = np.full(n, "", dtype="<U120")
+    dev_keys = [k for k in {**points, **fixed} if k not in CIRCUIT_PARAMETERS or k == "ambient"]
+    for values, idx in _groups(points, fixed, dev_keys):
+        try:
+            dev = _device_for(cfg, values)
+            amb = values.get("ambient", fixed.get("ambient", 300.0))
+            rec = {**static_iv(dev, ambient=amb).to_dict(), **rt_loop(dev).to_dict()}
+            for m in cfg.metrics:
+                out[m][idx] = float(rec[m])
+        except (ParameterError, ValueError, FloatingPointError, ArithmeticError) as exc:
+            reasons[idx] = f"{type(exc).__name__}: {exc}"[:120]
+    return out, reasons
+
+
+EVALUATORS: dict[str, Evaluator] = {
+    "device": Evaluator(_eval_device, ("v_th_v", "v_h_v", "i_th_a", "i_h_a", "t_th_k", "t_h_k", "t_imt_heating_k",
+                                       "t_imt_cooling_k", "r_insulating_300k_ohm", "r_metallic_ohm"),
+                        "steady-state device figures (static I-V and R-T loop)"),
+}
+
+
+def evaluate_points(cfg: SweepConfig, points: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Evaluate one chunk of points (the unit of work of a task); failures become NaN plus a reason."""
+    try:
+        import numba
+
+        numba.set_num_threads(1)  # one task per core: no oversubscription inside Dask workers
+    except (ImportError, ValueError):
+        pass
+    ev = EVALUATORS[cfg.circuit]
+    metrics, reasons = ev.fn(points, cfg.fixed, cfg)
+    return {m: np.asarray(metrics[m], dtype=float) for m in cfg.metrics}, reasons
+
+
+# ------------------------------------------------------------------------------------------------ store
+@dataclass(frozen=True)
+class SweepResult:
+    """Outcome of :func:`run_sweep`: store path, points, how many computed now / before, failures, wall time [s]."""
+
+    store: str
+    n_points: int
+    n_chunks: int
+    chunks_computed: int
+    chunks_skipped: int
+    n_failed: int
+    wall_time_s: float
+    points_per_s: float
+    workers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _layout(cfg: SweepConfig) -> tuple[list[str], list[int], str, int]:
+    """Dims, shape, the dimension chunked into tasks and the task length along it."""
+    if cfg.grid:
+        dims = [n for n, _ in cfg.grid]
+        shape = [len(v) for _, v in cfg.grid]
+        k = int(np.argmax(shape))
+        inner = int(np.prod(shape)) // shape[k]
+        return dims, shape, dims[k], max(1, cfg.chunk_size // max(inner, 1))
+    return ["sample"], [cfg.n_points], "sample", cfg.chunk_size
+
+
+def _template(cfg: SweepConfig):
+    import xarray as xr
+
+    dims, shape, cdim, clen = _layout(cfg)
+    coords: dict[str, Any] = {}
+    if cfg.grid:
+        for (n, v) in cfg.grid:
+            coords[n] = xr.Variable((n,), np.asarray(v), attrs={"units": PARAMETER_UNITS[n]})
+    else:
+        pts = sweep_points(cfg)
+        coords["sample"] = np.arange(cfg.n_points)
+        for n, v in pts.items():
+            coords[n] = xr.Variable(("sample",), v, attrs={"units": PARAMETER_UNITS[n]})
+    data = {m: xr.Variable(dims, np.full(shape, np.nan), attrs={"units": METRIC_UNITS.get(m, "")}) for m in cfg.metrics}
+    data["status"] = xr.Variable(dims, np.full(shape, -1, dtype=np.int8),
+                                 attrs={"flag_values": "-1 0 1", "flag_meanings": "not_computed ok failed"})
+    data["reason"] = xr.Variable(dims, np.full(shape, "", dtype="<U120"), attrs={"doc": "why a point failed"})
+    n_chunks = math.ceil(shape[dims.index(cdim)] / clen)
+    data["chunk_done"] = xr.Variable(("chunk",), np.zeros(n_chunks, dtype=np.int8))
+    attrs = {"config": json.dumps(cfg.to_dict()), "fingerprint": cfg.fingerprint(), "chunk_dim": cdim,
+             "chunk_len": clen, "fixed": json.dumps(cfg.fixed), "fixed_units": json.dumps(
+                 {k: PARAMETER_UNITS[k] for k in cfg.fixed}), "created_by": "vo2neuro sweep"}
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    enc = {}
+    for name in [*cfg.metrics, "status", "reason"]:
+        enc[name] = {"chunks": tuple(clen if d == cdim else s for d, s in zip(dims, shape))}
+    enc["chunk_done"] = {"chunks": (1,)}
+    return ds, enc, dims, shape, cdim, clen, n_chunks
+
+
+def _chunk_points(cfg: SweepConfig, dims, shape, cdim, clen, i: int) -> tuple[dict[str, np.ndarray], tuple[slice, ...]]:
+    k = dims.index(cdim)
+    sl = tuple(slice(i * clen, min((i + 1) * clen, s)) if d == cdim else slice(0, s) for d, s in zip(dims, shape))
+    if cfg.grid:
+        axes = [np.asarray(v, dtype=float)[s] for (_, v), s in zip(cfg.grid, sl)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return {n: m.ravel() for (n, _), m in zip(cfg.grid, mesh)}, sl
+    pts = sweep_points(cfg)
+    return {n: v[sl[0]] for n, v in pts.items()}, sl
+
+
+def _from_plain(d: dict[str, Any]) -> SweepConfig:
+    """Inverse of :meth:`SweepConfig.to_dict` (plain JSON types, as sent to Dask workers)."""
+    sample = None
+    if d.get("sample"):
+        sample = {**d["sample"], "ranges": {k: tuple(v) for k, v in d["sample"]["ranges"].items()}}
+    return SweepConfig(circuit=d["circuit"], preset=d["preset"], metrics=tuple(d["metrics"]),
+                       grid=tuple((k, tuple(v)) for k, v in d["grid"].items()), sample=sample,
+                       fixed=dict(d["fixed"]), chunk_size=int(d["chunk_size"]), params_file=d.get("params_file"))
+
+
+def _task(cfg_plain: dict[str, Any], i: int):
+    """Worker entry point (module-level so Dask can pickle it by reference): evaluate chunk ``i``."""
+    cfg = _from_plain(cfg_plain)
+    dims, shape, cdim, clen = _layout(cfg)
+    pts, sl = _chunk_points(cfg, dims, shape, cdim, clen, i)
+    metrics, reasons = evaluate_points(cfg, pts)
+    sub_shape = tuple(x.stop - x.start for x in sl)
+    return i, {m: v.reshape(sub_shape) for m, v in metrics.items()}, reasons.reshape(sub_shape)
+
+
+def _open_or_create(cfg: SweepConfig, store: Path, resume: bool):
+    import xarray as xr
+
+    ds, enc, dims, shape, cdim, clen, n_chunks = _template(cfg)
+    if store.exists():
+        if not resume:
+            raise ParameterError(f"out: store {store} exists; pass --resume to continue it or choose another path")
+        old = xr.open_zarr(store)
+        if old.attrs.get("fingerprint") != cfg.fingerprint():
+            raise ParameterError(f"out: store {store} was written by a different sweep configuration; "
+                                 "use a new path")
+        done = np.asarray(old["chunk_done"].values, dtype=bool)
+        return dims, shape, cdim, clen, n_chunks, done
+    tmp = store.with_name(store.name + ".creating")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    # metadata is consolidated once here; region writes never change it, so it stays valid
+    ds.to_zarr(tmp, mode="w", compute=True, encoding=enc, zarr_format=2, consolidated=True)
+    os.replace(tmp, store)  # the store appears only once its metadata and fill values are complete
+    return dims, shape, cdim, clen, n_chunks, np.zeros(n_chunks, dtype=bool)
+
+
+def _write_chunk(store: Path, cfg: SweepConfig, dims, sl, i: int, metrics, reasons) -> int:
+    import xarray as xr
+
+    failed = np.array([bool(r) for r in reasons.ravel()]).reshape(reasons.shape)
+    data = {m: (dims, v) for m, v in metrics.items()}
+    data["status"] = (dims, np.where(failed, 1, 0).astype(np.int8))
+    data["reason"] = (dims, reasons.astype("<U120"))
+    region = {d: s for d, s in zip(dims, sl)}
+    xr.Dataset(data).to_zarr(store, region=region, consolidated=False)
+    xr.Dataset({"chunk_done": (("chunk",), np.ones(1, dtype=np.int8))}).to_zarr(
+        store, region={"chunk": slice(i, i + 1)}, consolidated=False)
+    return int(failed.sum())
+
+
+def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None = None, workers: int | None = None,
+              resume: bool = False, progress: bool = True, max_chunks: int | None = None) -> SweepResult:
+    """Run (or resume) a sweep into the Zarr store ``out``.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:8786``); default a local cluster.
+    workers : int, optional
+        Workers of the local cluster (default: the machine's cores), one thread each. ``0`` runs in-process.
+    resume : bool
+        Continue an existing store of the same configuration, computing only missing chunks.
+    max_chunks : int, optional
+        Stop after this many chunks (for tests of interruption).
+    """
+    store = Path(out)
+    dims, shape, cdim, clen, n_chunks, done = _open_or_create(cfg, store, resume)
+    todo = [i for i in range(n_chunks) if not done[i]]
+    if max_chunks is not None:
+        todo = todo[:max_chunks]
+    n_workers = os.cpu_count() or 1 if workers is None else int(workers)
+    t0 = time.perf_counter()
+    n_failed = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="sweep", unit="chunk", file=sys.stderr)
+    cfg_plain = json.loads(json.dumps(cfg.to_dict()))
+    if n_workers == 0 and scheduler is None:
+        for i in todo:
+            _, metrics, reasons = _task(cfg_plain, i)
+            pts_sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
+            n_failed += _write_chunk(store, cfg, dims, pts_sl, i, metrics, reasons)
+            if bar:
+                bar.update(1)
+    else:
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        cluster = None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=max(n_workers, 1), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=40)
+            client = Client(cluster)
+        try:
+            futures = [client.submit(_task, cfg_plain, i, pure=False) for i in todo]
+            for fut in as_completed(futures):
+                i, metrics, reasons = fut.result()
+                sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
+                n_failed += _write_chunk(store, cfg, dims, sl, i, metrics, reasons)
+                if bar:
+                    bar.update(1)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    if bar:
+        bar.close()
+    wall = time.perf_counter() - t0
+    n_pts = sum(int(np.prod([s.stop - s.start for s in _chunk_points(cfg, dims, shape, cdim, clen, i)[1]]))
+                for i in todo)
+    return SweepResult(store=str(store), n_points=cfg.n_points, n_chunks=n_chunks, chunks_computed=len(todo),
+                       chunks_skipped=n_chunks - len(todo) if max_chunks is None else int(done.sum()),
+                       n_failed=n_failed, wall_time_s=wall, points_per_s=n_pts / wall if wall > 0 else math.inf,
+                       workers=n_workers)

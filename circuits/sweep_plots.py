@@ -1,0 +1,125 @@
+"""Figures of sweep stores (PNG): metric heatmaps over two parameters, oscillation-window maps, Pareto fronts.
+
+matplotlib and xarray are imported inside the functions.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from vo2neuro._units import ParameterError
+
+__all__ = ["open_store", "heatmap", "pareto_front", "plot_pareto"]
+
+
+def open_store(path: str | os.PathLike):
+    """Open a sweep store as an xarray Dataset (lazy)."""
+    import xarray as xr
+
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(f"store: not found: {p}")
+    return xr.open_zarr(p)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def heatmap(ds, *, x: str, y: str, metric: str, path: str | os.PathLike, reduce: str = "mean",
+            window: Sequence[tuple[float, float]] | None = None, window_label: str = "") -> Path:
+    """Heatmap of ``metric`` over the grid parameters ``x`` and ``y``; other grid dimensions are reduced.
+
+    Parameters
+    ----------
+    reduce : {"mean", "max", "min", "first"}
+        How to collapse the remaining dimensions.
+    window : sequence of (x, y) points, optional
+        An overlay curve, e.g. the analytic oscillation window of the piecewise-linear device.
+    """
+    for name in (x, y):
+        if name not in ds.dims:
+            raise ParameterError(f"{name}: not a grid dimension of the store; valid: {', '.join(map(str, ds.dims))}")
+    if metric not in ds.data_vars:
+        raise ParameterError(f"metric: {metric!r} not in the store; valid: {', '.join(map(str, ds.data_vars))}")
+    da = ds[metric].astype(float)
+    others = [d for d in da.dims if d not in (x, y)]
+    if others:
+        if reduce == "first":
+            da = da.isel({d: 0 for d in others})
+        elif reduce in ("mean", "max", "min"):
+            da = getattr(da, reduce)(dim=others)
+        else:
+            raise ParameterError(f"reduce: {reduce!r} is not valid; valid: first, max, mean, min")
+    da = da.transpose(y, x).load()
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    xs, ys = ds[x].values, ds[y].values
+    mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(da.values), shading="nearest")
+    unit = ds[metric].attrs.get("units", "")
+    fig.colorbar(mesh, ax=ax, label=f"{metric} [{unit}]")
+    if window:
+        wx, wy = zip(*window)
+        ax.plot(wx, wy, "w--", lw=1.5, label=window_label or "analytic window")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(f"{x} [{ds[x].attrs.get('units', '')}]")
+    ax.set_ylabel(f"{y} [{ds[y].attrs.get('units', '')}]")
+    ax.set_title(f"{metric}" + (f" ({reduce} over {', '.join(others)})" if others else ""))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def pareto_front(costs: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated rows of ``costs`` (n, k), all objectives minimised, NaN rows excluded.
+
+    Examples
+    --------
+    >>> pareto_front(np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 3.0], [0.5, 4.0]])).tolist()
+    [0, 1, 3]
+    """
+    c = np.asarray(costs, dtype=float)
+    ok = np.all(np.isfinite(c), axis=1)
+    idx = np.nonzero(ok)[0]
+    keep = []
+    for i in idx:
+        dominated = np.any(np.all(c[idx] <= c[i], axis=1) & np.any(c[idx] < c[i], axis=1))
+        if not dominated:
+            keep.append(int(i))
+    return np.array(keep, dtype=int)
+
+
+def plot_pareto(x: np.ndarray, y: np.ndarray, path: str | os.PathLike, *, xlabel: str, ylabel: str,
+                labels: Sequence[str] | None = None, maximize_y: bool = False) -> Path:
+    """Scatter of all points with the Pareto front highlighted (x minimised; y minimised or maximised)."""
+    plt = _plt()
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    front = pareto_front(np.column_stack([x, -y if maximize_y else y]))
+    fig, ax = plt.subplots(figsize=(6.0, 4.4))
+    ax.scatter(x, y, s=14, color="0.6", label="all points")
+    order = front[np.argsort(x[front])]
+    ax.plot(x[order], y[order], "o-", color="C3", label="Pareto front")
+    if labels is not None:
+        for i in order:
+            ax.annotate(str(labels[i]), (x[i], y[i]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
