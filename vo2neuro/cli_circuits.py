@@ -1,0 +1,197 @@
+"""Command line of the circuit layer: ``vo2neuro neuron simulate|transfer|netlist``.
+
+Device: ``--preset NAME [--delta X]`` / ``--params FILE`` (electro-thermal) or ``--model pwl --r-off R --r-on R
+--v-th V --v-h V``. Circuit: ``--v-in V --r-load R`` (Pearson-Anson) or ``--i-in A [--r-load R]`` (current
+drive; ``--r-load`` is then the source's parallel resistance, default ideal), ``--capacitance C``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import numpy as np
+
+from vo2neuro._cliutil import add_device_args, emit, int_type, resolve_device, si_type, write_table
+from vo2neuro._units import ParameterError, parse_si
+
+__all__ = ["register"]
+
+_MODELS = ("electrothermal", "pwl")
+
+
+def _device(args: argparse.Namespace):
+    if args.model not in _MODELS:
+        raise ParameterError(f"model: unknown device model {args.model!r}; valid: {', '.join(_MODELS)}")
+    if args.model == "pwl":
+        from vo2neuro.circuits import PWLDeviceParams
+
+        missing = [n for n in ("r_off", "r_on", "v_th", "v_h") if getattr(args, n) is None]
+        if missing:
+            raise ParameterError(f"--model pwl needs --{' --'.join(m.replace('_', '-') for m in missing)} "
+                                 "[Ohm, Ohm, V, V]")
+        if args.preset or args.params:
+            raise ParameterError("model: --preset/--params select the electro-thermal model; not with --model pwl")
+        return PWLDeviceParams(r_off=args.r_off, r_on=args.r_on, v_th=args.v_th, v_h=args.v_h)
+    return resolve_device(args)
+
+
+def _ambient(args: argparse.Namespace, dev) -> float:
+    from vo2neuro.circuits.simulate import _default_ambient
+    from vo2neuro.device import VO2DeviceParams
+
+    if args.ambient is not None:
+        return args.ambient
+    return _default_ambient(dev) if isinstance(dev, VO2DeviceParams) else 300.0
+
+
+def _circuit(args: argparse.Namespace, sweep: str | None = None) -> dict:
+    """drive, source, r_load from the arguments (the swept quantity may stand in for its flag)."""
+    if args.v_in is not None and args.i_in is not None:
+        raise ParameterError("v_in / i_in: give --v-in (voltage drive) or --i-in (current drive), not both [V or A]")
+    if args.v_in is None and args.i_in is None and sweep not in ("v_in", "i_in"):
+        raise ParameterError("v_in / i_in: give --v-in V --r-load R or --i-in A [V or A]")
+    voltage = args.v_in is not None or sweep == "v_in"
+    if voltage and args.r_load is None and sweep != "r_load":
+        raise ParameterError("r_load: --v-in needs --r-load [Ohm]")
+    r_load = args.r_load if args.r_load is not None else (1.0 if voltage else math.inf)
+    if voltage:
+        return {"drive": "voltage", "v_in": args.v_in if args.v_in is not None else 1.0, "r_load": r_load}
+    return {"drive": "current", "i_in": args.i_in if args.i_in is not None else 0.0, "r_load": r_load}
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from vo2neuro.circuits import Variability, auto_duration, simulate
+    from vo2neuro.circuits.plotting import plot_traces
+
+    dev = _device(args)
+    c = _circuit(args)
+    amb = _ambient(args, dev)
+    src = c.get("v_in", c.get("i_in"))
+    duration = args.duration or auto_duration(dev, drive=c["drive"], source=src, r_load=c["r_load"],
+                                              capacitance=args.capacitance, ambient=amb)
+    res = simulate(dev, **c, capacitance=args.capacitance, ambient=amb, duration=duration, dt=args.dt,
+                   variability=Variability(seed=args.seed), record=[0] if args.plot else None,
+                   record_every=_decimation(dev, c, args, duration) if args.plot else 1)
+    rec = res.neuron(0)
+    emit(args, rec)
+    if args.plot:
+        print(f"wrote {plot_traces(res, args.plot)}", file=sys.stderr)
+    return 0
+
+
+def _decimation(dev, c, args, duration: float) -> int:
+    """Trace decimation [steps] that keeps ~20000 samples per plotted trace."""
+    from vo2neuro.circuits import default_dt
+
+    dt = args.dt or default_dt(dev, capacitance=args.capacitance, r_load=c["r_load"])
+    return max(1, int(duration / dt / 20000))
+
+
+def _parse_sweep(text: str) -> tuple[str, np.ndarray]:
+    from vo2neuro.circuits import SWEEPS
+
+    try:
+        name, rng = text.split("=", 1)
+        start, stop, num = rng.split(":")
+    except ValueError:
+        raise ParameterError(f"sweep: expected NAME=START:STOP:NUM, got {text!r}") from None
+    name = name.strip()
+    if name not in SWEEPS:
+        raise ParameterError(f"sweep: unknown quantity {name!r}; valid: {', '.join(SWEEPS)}")
+    unit = SWEEPS[name]
+    a, b = parse_si(start, name=name, unit=unit), parse_si(stop, name=name, unit=unit)
+    n = parse_si(num, name="sweep NUM", unit="1")
+    if n != int(n) or n < 1 or n > 100000:
+        raise ParameterError(f"sweep NUM must be an integer in [1, 100000] [1], got {num!r}")
+    if a <= 0 or b <= 0 or not (math.isfinite(a) and math.isfinite(b)):
+        raise ParameterError(f"sweep: START and STOP must be finite and > 0 [{unit}], got {start!r}:{stop!r}")
+    return name, np.linspace(a, b, int(n))
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    from vo2neuro.circuits import transfer_curve
+    from vo2neuro.circuits.plotting import plot_transfer
+
+    dev = _device(args)
+    name, values = _parse_sweep(args.sweep)
+    c = _circuit(args, sweep=name)
+    drive = c.pop("drive")
+    if name == "v_in" and drive != "voltage" or name == "i_in" and drive != "current":
+        raise ParameterError(f"sweep: {name} cannot be swept with the {drive} drive")
+    curve = transfer_curve(dev, parameter=name, values=values, drive=drive, capacitance=args.capacitance,
+                           ambient=_ambient(args, dev), duration=args.duration, dt=args.dt, **c)
+    emit(args, curve)
+    write_table(args.csv, curve, [f"transfer curve f({name}) of the {curve.model} device, {drive} drive; vo2neuro",
+                                  f"{name} [{curve.unit}], frequency [Hz], energies [J]"])
+    if args.plot:
+        print(f"wrote {plot_transfer([curve], args.plot)}", file=sys.stderr)
+    return 0
+
+
+def _netlist(args: argparse.Namespace) -> int:
+    from vo2neuro.circuits import auto_duration
+    from vo2neuro.circuits.netlist import write_netlist
+
+    dev = _device(args)
+    c = _circuit(args)
+    src = c.get("v_in", c.get("i_in"))
+    amb = _ambient(args, dev)
+    duration = args.duration or auto_duration(dev, drive=c["drive"], source=src, r_load=c["r_load"],
+                                              capacitance=args.capacitance, ambient=amb)
+    path = write_netlist(args.output, dev, drive=c["drive"], source=src, r_load=c["r_load"],
+                         capacitance=args.capacitance, ambient=amb, duration=duration, max_step=args.dt)
+    print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        from vo2neuro._io import dumps
+
+        print(dumps({"netlist": str(path), "drive": c["drive"], "duration_s": duration}))
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_device_args(p, required=False)
+    p.add_argument("--model", default="electrothermal", help=f"device model: {', '.join(_MODELS)} "
+                   "(default electrothermal; pwl needs --r-off --r-on --v-th --v-h)")
+    p.add_argument("--r-off", type=si_type("r_off", "Ohm", positive=True), help="PWL insulating resistance [Ohm]")
+    p.add_argument("--r-on", type=si_type("r_on", "Ohm", positive=True), help="PWL metallic resistance [Ohm]")
+    p.add_argument("--v-th", type=si_type("v_th", "V", positive=True), help="PWL threshold voltage [V]")
+    p.add_argument("--v-h", type=si_type("v_h", "V", nonneg=True), help="PWL hold voltage [V]")
+    p.add_argument("--v-in", type=si_type("v_in", "V", positive=True), help="source voltage (Pearson-Anson) [V]")
+    p.add_argument("--i-in", type=si_type("i_in", "A", positive=True), help="source current (current drive) [A]")
+    p.add_argument("--r-load", type=si_type("r_load", "Ohm", positive=True),
+                   help="load resistor [Ohm] (current drive: parallel output resistance, default ideal)")
+    p.add_argument("--capacitance", type=si_type("capacitance", "F", positive=True), required=True,
+                   help="node capacitance [F], e.g. 145.35p")
+    p.add_argument("--ambient", type=si_type("ambient", "K", positive=True), default=None,
+                   help="bath temperature [K] (default: the preset's, else 300)")
+    p.add_argument("--duration", type=si_type("duration", "s", positive=True), default=None,
+                   help="simulated time [s] (default: from the circuit time constants)")
+    p.add_argument("--dt", type=si_type("dt", "s", positive=True), default=None,
+                   help="time step [s] (default: 0.02 x the fastest circuit time constant)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``neuron`` group to the top-level subcommands."""
+    grp = sub.add_parser("neuron", help="VO2 oscillator neurons: simulate, transfer curves, ngspice netlists")
+    nsub = grp.add_subparsers(dest="neuron_cmd", required=True, metavar="{simulate,transfer,netlist}")
+
+    s = nsub.add_parser("simulate", help="simulate one Pearson-Anson oscillator or current-driven neuron")
+    _common(s)
+    s.add_argument("--seed", type=int_type("seed"), default=0, help="seed of the noise streams (default 0)")
+    s.add_argument("--plot", metavar="FILE", help="write a PNG of V, I and T versus time")
+    s.set_defaults(func=_simulate)
+
+    t = nsub.add_parser("transfer", help="frequency versus v_in, r_load, i_in or capacitance (one batched run)")
+    _common(t)
+    t.add_argument("--sweep", required=True, metavar="NAME=START:STOP:NUM",
+                   help="swept quantity: v_in, r_load, i_in or capacitance, e.g. v_in=10:16:25")
+    t.add_argument("--plot", metavar="FILE", help="write a PNG of the transfer curve")
+    t.add_argument("--csv", metavar="FILE", help="write the curve as CSV")
+    t.set_defaults(func=_transfer)
+
+    n = nsub.add_parser("netlist", help="write an ngspice netlist of the circuit")
+    _common(n)
+    n.add_argument("-o", "--output", required=True, metavar="FILE.cir", help="netlist file to write")
+    n.set_defaults(func=_netlist)
