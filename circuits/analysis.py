@@ -11,7 +11,6 @@ import numpy as np
 from vo2neuro._units import ParameterError, check_positive
 from vo2neuro.circuits.params import PWLDeviceParams, check_drive
 from vo2neuro.circuits.simulate import _default_ambient, default_dt, resolve_device, simulate
-from vo2neuro.device.params import VO2DeviceParams
 
 __all__ = ["pwl_legs", "pwl_frequency", "pwl_window", "OscillationWindow", "oscillation_window", "TransferCurve",
            "transfer_curve", "f_i_curve", "NeuronAbstraction", "neuron_abstraction", "auto_duration", "SWEEPS"]
@@ -168,7 +167,7 @@ def oscillation_window(device, *, drive: str = "voltage", r_load: float = math.i
         for (a, b), x, ob, rising in zip(brackets, pts, o, (True, False)):
             xs = np.concatenate([[a], x, [b]])
             os_ = np.concatenate([[not rising], ob, [rising]])
-            k = int(np.nonzero(os_ == rising)[0][0]) if rising else int(np.nonzero(os_ == rising)[0][0])
+            k = int(np.nonzero(os_ == rising)[0][0])  # first point past the edge
             new.append((float(xs[k - 1]), float(xs[k])) if k > 0 else (a, b))
         lo_br = new[0]
         if len(new) > 1:
@@ -379,6 +378,3 @@ def neuron_abstraction(preset_or_params, *, v_in: float | None = None, i_in: flo
                              frequency_hz=res.frequency_hz, probe_source=float(probe), r_ins_ohm=float(r_ins),
                              r_load_ohm=float(r_load), ambient_k=amb)
 
-
-def _is_et(dev) -> bool:
-    return isinstance(dev, VO2DeviceParams)

@@ -388,13 +388,14 @@ def _advance(device, s: _Setup, st: NeuronState, n_steps: int, dt: float, drive_
     """Run the kernel in place on copies of the state arrays; return the new state."""
     V, T, Tp, hyst, phase, vth, rng, acc = (a.copy() for a in (st.V, st.T, st.T_prev, st.hyst, st.phase, st.v_th,
                                                                st.rng, st.acc))
+    serial = s.n < CK.SERIAL_MAX_N
     if s.model == "electrothermal":
-        CK.run_et(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, s.ambient, device.to_kernel(),
+        (CK.run_et_serial if serial else CK.run_et)(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, s.ambient, device.to_kernel(),
                   s.r0_factor, s.tc_shift, s.noise, dv_detect, t_settle, V, T, Tp, hyst, phase, rng, acc, rec_row,
                   rec_every, trace)
     else:
         r_off = device.r_off * s.r0_factor
-        CK.run_pwl(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, r_off, float(device.r_on), s.vth,
+        (CK.run_pwl_serial if serial else CK.run_pwl)(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, r_off, float(device.r_on), s.vth,
                    float(device.v_h), float(s.variability.v_th_c2c_rel), t_settle, V, phase, vth, rng, acc, rec_row,
                    rec_every, trace)
     return NeuronState(st.t + n_steps * dt, V, T, Tp, hyst, phase, vth, rng, acc)

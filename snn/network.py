@@ -9,7 +9,9 @@ Weight-to-current scaling. A synaptic weight is a current in units of the neuron
 A drive of 1 is then exactly the firing threshold and ``i_max/I_rh`` the latch limit, whatever the circuit's
 C, R_leak and voltages, so the same initialisation and learning rate work for any reasonable parameter set and
 trained weights convert to physical currents (or conductances, for a known input spike voltage) by one factor.
-Initialisation: ``W ~ U(-w0, w0)`` with ``w0 = init_gain * sqrt(3/fan_in)`` and ``b = bias0``.
+Initialisation: ``W ~ U(-w0, w0)``, ``w0 = gain sqrt(3/fan_in)`` (unit variance per unit-power input times
+``gain``), ``b = 0``; ``gain`` is ``init_gain_input`` for the first layer and ``init_gain_spiking`` for layers
+fed by VO2 spikes, which are sparse one-step pulses and so need larger weights to reach the rheobase.
 """
 from __future__ import annotations
 
@@ -39,23 +41,21 @@ class VO2MLP(nn.Module):
         Neuron parameters shared by every layer (SI).
     surrogate, slope : str, float or None
         Surrogate gradient (``vo2neuro.snn.neuron.SURROGATES``) and its slope.
-    init_gain : float
-        Weight scale in rheobase units per unit-variance input [-].
-    bias0 : float
-        Initial bias drive in rheobase units [-].
+    init_gain_input, init_gain_spiking : float
+        Initial weight scale of the first layer and of the spike-fed layers, in rheobase units [-].
 
     Examples
     --------
     >>> p = VO2NeuronParams(capacitance=145.35e-12, r_leak=12e3, v_th=5.0, v_h=2.0, t_ref=0.5e-6,
     ...                     i_max=2e-3, dt=0.1e-6)
-    >>> net = VO2MLP(64, [32], 10, p)
+    >>> net = VO2MLP(64, [32], 10, p, init_gain_input=4.0, init_gain_spiking=12.0)
     >>> net(torch.rand(20, 3, 64)).shape      # [T, B, classes]
     torch.Size([20, 3, 10])
     """
 
     def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, p: VO2NeuronParams, *,
                  surrogate: str = "fast_sigmoid", slope: float | None = None,
-                 init_gain: float = 1.0, bias0: float = 0.0) -> None:
+                 init_gain_input: float = 1.0, init_gain_spiking: float = 1.0) -> None:
         super().__init__()
         sizes = [int(n_in), *[int(h) for h in hidden], int(n_out)]
         if any(s < 1 for s in sizes):
@@ -64,19 +64,20 @@ class VO2MLP(nn.Module):
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.neurons = nn.ModuleList(VO2Neuron(p, surrogate=surrogate, slope=slope) for _ in sizes[1:])
         with torch.no_grad():
-            for lin in self.linears:
-                w0 = init_gain * math.sqrt(3.0 / lin.in_features)
+            for k, lin in enumerate(self.linears):
+                w0 = (init_gain_input if k == 0 else init_gain_spiking) * math.sqrt(3.0 / lin.in_features)
                 lin.weight.uniform_(-w0, w0)
-                lin.bias.fill_(bias0)
+                lin.bias.zero_()
 
     def forward(self, x: torch.Tensor, states: Sequence[VO2NeuronState | None] | None = None,
-                *, return_all: bool = False):
+                *, steps: int | None = None, return_all: bool = False):
         """Run the network over a sequence.
 
         Parameters
         ----------
-        x : Tensor, shape ``[T, B, n_in]``
-            Input (spikes or analog values) per step [-].
+        x : Tensor, shape ``[T, B, n_in]``, or ``[B, n_in]`` with ``steps=T``
+            Input (spikes or analog values) per step [-]; a 2-D ``x`` is a constant (direct-current) input,
+            whose first-layer current is computed once and broadcast over the ``T`` steps.
         states : sequence of VO2NeuronState or None
             Initial state per layer; rest state when None (no state leaks between calls).
         return_all : bool
@@ -87,13 +88,17 @@ class VO2MLP(nn.Module):
         Tensor, shape ``[T, B, n_out]``
             Output spike trains [-]; with ``return_all`` a tuple ``(out, spikes_per_layer, final_states)``.
         """
-        if x.dim() != 3 or x.shape[-1] != self.sizes[0]:
-            raise ParameterError(f"x must have shape [T, B, {self.sizes[0]}] [-], got {tuple(x.shape)}")
+        if x.dim() not in (2, 3) or x.shape[-1] != self.sizes[0] or (x.dim() == 2) != (steps is not None):
+            raise ParameterError(f"x must have shape [T, B, {self.sizes[0]}], or [B, {self.sizes[0]}] with steps=T "
+                                 f"[-], got {tuple(x.shape)} and steps={steps!r}")
         states = list(states) if states is not None else [None] * len(self.neurons)
         spikes, finals = [], []
         h = x
-        for lin, neu, st in zip(self.linears, self.neurons, states):
-            h, st_new = neu(lin(h), st)
+        for k, (lin, neu, st) in enumerate(zip(self.linears, self.neurons, states)):
+            cur = lin(h)
+            if k == 0 and steps is not None:
+                cur = cur.unsqueeze(0).expand(int(steps), *cur.shape)
+            h, st_new = neu(cur, st)
             spikes.append(h)
             finals.append(st_new)
         if return_all:

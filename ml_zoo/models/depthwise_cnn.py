@@ -48,6 +48,8 @@ class DPDNetConfig:
     ----------
     num_classes, image_size : int
         10 and 32 (CIFAR-10).
+    in_channels : int
+        Input channels (3 for CIFAR; 1 for MNIST).
     width_mult : float
         Channel multiplier of every stage (1.0).
     stages : tuple of (t, c, n, s)
@@ -58,6 +60,7 @@ class DPDNetConfig:
 
     num_classes: int = 10
     image_size: int = 32
+    in_channels: int = 3
     width_mult: float = 1.0
     stages: tuple[tuple[int, int, int, int], ...] = MOBILENETV2_CIFAR
     stem_channels: int = 32
@@ -70,6 +73,13 @@ class DPDNetConfig:
     @classmethod
     def small(cls) -> "DPDNetConfig":
         return cls(width_mult=0.25, last_channel=128)
+
+    @classmethod
+    def mnist(cls) -> "DPDNetConfig":
+        """A small DPDNet for 28x28 grey digits, the ANN-to-SNN conversion target: four DPD stages of one block
+        each (assumption: depth cut so that rate-coded conversion stays near-lossless at T <= 64)."""
+        return cls(image_size=28, in_channels=1, width_mult=0.5, stem_channels=32, last_channel=128,
+                   stages=((1, 16, 1, 1), (6, 24, 1, 2), (6, 32, 1, 2), (6, 64, 1, 1)))
 
 
 class DPDBlock(nn.Module):
@@ -97,7 +107,8 @@ class DPDNet(ZooModel):
         super().__init__(config)
         c = config
         stem = make_divisible(c.stem_channels * c.width_mult)
-        layers: list[nn.Module] = [nn.Conv2d(3, stem, 3, 1, 1, bias=False), nn.BatchNorm2d(stem), nn.ReLU6()]
+        layers: list[nn.Module] = [nn.Conv2d(c.in_channels, stem, 3, 1, 1, bias=False), nn.BatchNorm2d(stem),
+                                   nn.ReLU6()]
         c_in = stem
         for t, ch, n, s in c.stages:
             c_out = make_divisible(ch * c.width_mult)
@@ -114,7 +125,7 @@ class DPDNet(ZooModel):
 
     def example_inputs(self, batch: int = 1, *, generator: torch.Generator | None = None) -> tuple[torch.Tensor]:
         s = self.config.image_size
-        return (self._randn(batch, 3, s, s, generator=generator),)
+        return (self._randn(batch, self.config.in_channels, s, s, generator=generator),)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +142,8 @@ class PSDNetConfig:
         Depthwise channel multiplier t of the last convolution (4, the bottleneck expansion it replaces).
     num_classes, image_size : int
         10 and 32 (CIFAR-10).
+    in_channels : int
+        Input channels (3 for CIFAR; 1 for MNIST).
     psd : bool
         False builds the plain pre-activation bottleneck ResNet (1x1 expansion) for comparison.
     """
@@ -140,6 +153,7 @@ class PSDNetConfig:
     expansion: int = 4
     num_classes: int = 10
     image_size: int = 32
+    in_channels: int = 3
     psd: bool = True
 
     def __post_init__(self) -> None:
@@ -182,7 +196,7 @@ class PSDNet(ZooModel):
         super().__init__(config)
         c = config
         n = (c.depth - 2) // 9
-        layers: list[nn.Module] = [nn.Conv2d(3, c.widths[0], 3, 1, 1, bias=False)]
+        layers: list[nn.Module] = [nn.Conv2d(c.in_channels, c.widths[0], 3, 1, 1, bias=False)]
         c_in = c.widths[0]
         for stage, width in enumerate(c.widths):
             for i in range(n):
@@ -198,4 +212,4 @@ class PSDNet(ZooModel):
 
     def example_inputs(self, batch: int = 1, *, generator: torch.Generator | None = None) -> tuple[torch.Tensor]:
         s = self.config.image_size
-        return (self._randn(batch, 3, s, s, generator=generator),)
+        return (self._randn(batch, self.config.in_channels, s, s, generator=generator),)

@@ -37,7 +37,7 @@ __all__ = ["LMDConfig", "LatentMAE", "MASK_SCHEDULERS", "mask_ratio_at"]
 def _cosine(progress: float, start: float = 0.15, end: float = 0.75, ramp: float = 2 / 3) -> float:
     if progress >= ramp:
         return end
-    return end - (end - start) * 0.5 * (1.0 + math.cos(math.pi * progress / ramp))
+    return start + (end - start) * 0.5 * (1.0 - math.cos(math.pi * progress / ramp))
 
 
 def _piecewise(progress: float) -> float:

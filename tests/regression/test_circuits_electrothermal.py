@@ -90,8 +90,7 @@ def reference_frequency(p, *, v_in: float, r_load: float, C: float, T0: float, t
         back.direction = mem.delta
         back.terminal = phase == "wait"
         sol = solve_ivp(rhs, (t, t_end), y, method="Radau", rtol=1e-9, atol=[1e-9, 1e-9],
-                        events=[ev, back] if phase == "wait" else [ev], dense_output=False,
-                        max_step=(t_end - t) / 4 if False else np.inf)
+                        events=[ev, back] if phase == "wait" else [ev])
         ts.extend(sol.t[1:])
         vs.extend(sol.y[0, 1:])
         t, y = sol.t[-1], sol.y[:, -1].copy()

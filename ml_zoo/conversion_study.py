@@ -1,0 +1,231 @@
+"""End-to-end ANN-to-SNN conversion studies on zoo models.
+
+* :func:`convert_classifier`: train a small DPDNet / PSDNet on MNIST (or the bundled 8x8 digits), convert it
+  (:mod:`vo2neuro.ml_zoo.convert`) and report accuracy against the number of time steps T, spikes and synaptic
+  operations per inference.
+* :func:`convert_tddpg_actor`: convert the TDDPG-Rec actor (ReLU policy network) and report how often the SNN
+  recommends the same top-k items as the ANN.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from vo2neuro._units import ParameterError
+from vo2neuro.ml_zoo.convert import accuracy_vs_steps, convert
+
+__all__ = ["ClassifierConversion", "ActorConversion", "convert_classifier", "convert_tddpg_actor",
+           "CONVERTIBLE_CLASSIFIERS"]
+
+DEFAULT_STEPS = (8, 16, 32, 64, 128)
+CONVERTIBLE_CLASSIFIERS = ("dpdnet", "psdnet")
+
+
+@dataclass(frozen=True)
+class ClassifierConversion:
+    """Accuracy of a classifier before and after conversion.
+
+    ``ann_accuracy`` and ``snn_accuracy[T]`` are fractions in [0, 1]; ``spikes_per_inference`` is the mean number
+    of spikes of all neurons per test image at the largest T; ``train_seconds`` [s]; ``n_test`` images.
+    """
+
+    model: str
+    dataset: str
+    epochs: int
+    params: int
+    ann_accuracy: float
+    snn_accuracy: dict[int, float]
+    spikes_per_inference: float
+    thresholds: dict[str, float]
+    percentile: float
+    train_seconds: float
+    n_test: int
+    neuron: str
+
+    def loss_points(self, T: int) -> float:
+        """Accuracy lost by the conversion at T steps [percentage points]."""
+        return 100.0 * (self.ann_accuracy - self.snn_accuracy[T])
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["snn_accuracy"] = {str(k): v for k, v in self.snn_accuracy.items()}
+        d["loss_points"] = {str(k): self.loss_points(k) for k in self.snn_accuracy}
+        return d
+
+    def table_md(self) -> str:
+        rows = ["| T | SNN accuracy [%] | loss vs ANN [points] |", "|---|---|---|"]
+        rows += [f"| {T} | {100 * a:.2f} | {self.loss_points(T):+.2f} |" for T, a in sorted(self.snn_accuracy.items())]
+        return (f"{self.model} on {self.dataset}: ANN {100 * self.ann_accuracy:.2f} %, {self.params} parameters, "
+                f"{self.neuron} neurons, threshold percentile {self.percentile}\n\n" + "\n".join(rows))
+
+
+def _dataset(dataset: str, data_dir: str | None):
+    from vo2neuro.snn.data import load_digits, load_mnist
+
+    if dataset == "mnist":
+        train, test = load_mnist(data_dir)
+        side = 28
+    elif dataset == "digits":
+        train, test = load_digits()
+        side = 8
+    else:
+        raise ParameterError(f"dataset: {dataset!r} is not valid; valid: digits, mnist")
+    x_tr, y_tr = train.tensors
+    x_te, y_te = test.tensors
+    return (x_tr.reshape(-1, 1, side, side), y_tr, x_te.reshape(-1, 1, side, side), y_te, side)
+
+
+def _classifier(name: str, side: int) -> nn.Module:
+    from vo2neuro.ml_zoo import create
+    from vo2neuro.ml_zoo.models.depthwise_cnn import DPDNetConfig, PSDNetConfig
+
+    if name == "dpdnet":
+        cfg = dataclasses.replace(DPDNetConfig.mnist(), image_size=side)
+    elif name == "psdnet":
+        cfg = dataclasses.replace(PSDNetConfig.small(), image_size=side, in_channels=1)
+    else:
+        raise ParameterError(f"model: {name!r} has no classifier conversion; valid: {', '.join(CONVERTIBLE_CLASSIFIERS)}")
+    return create(name, cfg)
+
+
+def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs: int | None = None,
+                       steps: Sequence[int] = DEFAULT_STEPS, percentile: float = 99.99, neuron: str = "if",
+                       seed: int = 0, data_dir: str | None = None, n_test: int | None = None, lr: float = 3e-3,
+                       batch_size: int = 128, progress: bool = True) -> ClassifierConversion:
+    """Train ``name`` on ``dataset``, convert it to a rate-coded SNN, and measure accuracy against T.
+
+    Parameters
+    ----------
+    epochs : int, optional
+        Training epochs (default 3 on MNIST, 40 on digits).
+    steps : sequence of int
+        Time steps T to evaluate (one simulation to max T, read out cumulatively).
+    n_test : int, optional
+        Evaluate on the first ``n_test`` test images (default all).
+    """
+    torch.manual_seed(seed)
+    x_tr, y_tr, x_te, y_te, side = _dataset(dataset, data_dir)
+    if n_test is not None:
+        x_te, y_te = x_te[:n_test], y_te[:n_test]
+    epochs = int(epochs if epochs is not None else (3 if dataset == "mnist" else 40))
+    net = _classifier(name, side)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    n_batches = math.ceil(len(x_tr) / batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches)
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=epochs * n_batches, desc=f"train {name}", file=sys.stderr, leave=False)
+    for _ in range(epochs):
+        net.train()
+        perm = torch.randperm(len(x_tr), generator=gen)
+        for i in range(0, len(x_tr), batch_size):
+            idx = perm[i:i + batch_size]
+            loss = nn.functional.cross_entropy(net(x_tr[idx]), y_tr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            if bar:
+                bar.update(1)
+    if bar:
+        bar.close()
+    train_s = time.perf_counter() - t0
+    net.eval()
+    with torch.no_grad():
+        ann = float(sum(int((net(x_te[i:i + 1000]).argmax(1) == y_te[i:i + 1000]).sum())
+                        for i in range(0, len(x_te), 1000)) / len(x_te))
+    calib = x_tr[torch.randperm(len(x_tr), generator=gen)[:1000]]
+    res = convert(net, calib, steps=max(steps), percentile=percentile, neuron=neuron)
+    acc = accuracy_vs_steps(res.snn, x_te, y_te, steps)
+    res.snn(x_te[:200], steps=max(steps))
+    spikes = float(sum(res.snn.spike_counts().values()))
+    return ClassifierConversion(model=name, dataset=dataset, epochs=epochs,
+                                params=sum(p.numel() for p in net.parameters()), ann_accuracy=ann,
+                                snn_accuracy=acc, spikes_per_inference=spikes, thresholds=res.thresholds,
+                                percentile=percentile, train_seconds=train_s, n_test=len(x_te), neuron=neuron)
+
+
+@dataclass(frozen=True)
+class ActorConversion:
+    """TDDPG-Rec actor before and after conversion.
+
+    ``topk_agreement[T]``: mean fraction of the top-k recommended items that the SNN shares with the ANN [0, 1];
+    ``exact_agreement[T]``: fraction of states with identical top-k sets; ``policy_correlation[T]``: Pearson
+    correlation of the policy vectors.
+    """
+
+    config: str
+    n_states: int
+    top_k: int
+    n_candidates: int
+    topk_agreement: dict[int, float]
+    exact_agreement: dict[int, float]
+    policy_correlation: dict[int, float]
+    neuron: str = "if"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for k in ("topk_agreement", "exact_agreement", "policy_correlation"):
+            d[k] = {str(t): v for t, v in d[k].items()}
+        return d
+
+    def table_md(self) -> str:
+        rows = ["| T | top-k agreement [%] | identical top-k [%] | policy correlation |", "|---|---|---|---|"]
+        rows += [f"| {T} | {100 * self.topk_agreement[T]:.1f} | {100 * self.exact_agreement[T]:.1f} | "
+                 f"{self.policy_correlation[T]:.4f} |" for T in sorted(self.topk_agreement)]
+        return (f"TDDPG-Rec actor ({self.config} config), {self.n_states} states, top-{self.top_k} of "
+                f"{self.n_candidates} candidates\n\n" + "\n".join(rows))
+
+
+def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT_STEPS, n_states: int = 512,
+                        seed: int = 0, percentile: float = 99.99, neuron: str = "if") -> ActorConversion:
+    """Convert the TDDPG-Rec actor and compare its recommendations with the ANN's.
+
+    States are concatenations of unit-norm random item vectors standing in for GloVe embeddings (assumption: no
+    dataset ships with vo2neuro); the actor keeps its initialisation. Candidates are scored by ``c_j . a`` and the
+    top-k compared.
+    """
+    from vo2neuro.ml_zoo import create
+    from vo2neuro.ml_zoo.models.tddpg_rec import _minmax
+
+    torch.manual_seed(seed)
+    model = create("tddpg_rec", config).eval()
+    cfg = model.config
+    gen = torch.Generator().manual_seed(seed + 1)
+
+    def items(n: int) -> torch.Tensor:
+        v = torch.randn(n, cfg.item_dim, generator=gen)
+        return v / v.norm(dim=-1, keepdim=True)
+
+    states = items(n_states * cfg.n_state_items).reshape(n_states, -1)
+    cands = items(n_states * cfg.n_candidates).reshape(n_states, cfg.n_candidates, cfg.item_dim)
+    body = nn.Sequential(model.actor.fc, model.actor.act)
+    with torch.no_grad():
+        a_ann = _minmax(body(states))
+    top_ann = torch.einsum("bcd,bd->bc", cands, a_ann).topk(cfg.top_k, dim=1).indices
+    calib = items(256 * cfg.n_state_items).reshape(256, -1)
+    res = convert(body, calib, steps=max(steps), percentile=percentile, neuron=neuron)
+    topk, exact, corr = {}, {}, {}
+    for T in sorted({int(t) for t in steps}):
+        a_snn = _minmax(res.snn(states, steps=T))
+        top_snn = torch.einsum("bcd,bd->bc", cands, a_snn).topk(cfg.top_k, dim=1).indices
+        shared = [len(set(r1.tolist()) & set(r2.tolist())) / cfg.top_k for r1, r2 in zip(top_ann, top_snn)]
+        topk[T] = float(sum(shared) / n_states)
+        exact[T] = float(sum(s == 1.0 for s in shared) / n_states)
+        x, y = a_ann.flatten(), a_snn.flatten()
+        corr[T] = float(torch.corrcoef(torch.stack([x, y]))[0, 1])
+    return ActorConversion(config=config if isinstance(config, str) else "custom", n_states=n_states,
+                           top_k=cfg.top_k, n_candidates=cfg.n_candidates, topk_agreement=topk,
+                           exact_agreement=exact, policy_correlation=corr, neuron=neuron)
