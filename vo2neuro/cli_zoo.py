@@ -102,11 +102,39 @@ def cmd_energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    """``zoo convert NAME``: train/convert a convertible model and report accuracy (or agreement) against T."""
+    from vo2neuro.ml_zoo.registry import get_spec, list_models
+
+    if args.name not in list_models():
+        raise ParameterError(f"name: unknown model {args.name!r}; valid: {', '.join(list_models())}")
+    spec = get_spec(args.name)
+    if args.name not in ("dpdnet", "psdnet", "tddpg_rec"):
+        why = "not convertible" if not spec.convertible else "only partly convertible"
+        raise ParameterError(f"name: {args.name!r} is {why} by rate coding (convertible: dpdnet, psdnet, "
+                             f"tddpg_rec); see `zoo list`")
+    steps = sorted(set(args.steps))
+    if any(t < 1 for t in steps):
+        raise ParameterError(f"steps must be >= 1 [1], got {steps}")
+    from vo2neuro.ml_zoo.conversion_study import convert_classifier, convert_tddpg_actor
+
+    if args.name == "tddpg_rec":
+        res = convert_tddpg_actor(config=args.config, steps=steps, seed=args.seed, neuron=args.neuron)
+    else:
+        res = convert_classifier(args.name, dataset=args.dataset, epochs=args.epochs, steps=steps, seed=args.seed,
+                                 data_dir=args.data_dir, neuron=args.neuron, n_test=args.n_test)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+    else:
+        print(res.table_md())
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``zoo {list, ops, energy}`` to the main CLI's ``subparsers``; returns the ``zoo`` parser."""
     zoo = subparsers.add_parser("zoo", help="reference networks: list, op counts, energy estimates",
                                 description="ML zoo: the project's reference workloads.")
-    sub = zoo.add_subparsers(dest="zoo_command", metavar="{list,ops,energy}", required=True)
+    sub = zoo.add_subparsers(dest="zoo_command", metavar="{list,ops,energy,convert}", required=True)
 
     p = sub.add_parser("list", help="list the registered models")
     p.add_argument("--json", action="store_true", help="JSON list of {name, task, convertible, citation}")
@@ -133,4 +161,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--vo2-source", default=None,
                    help="provenance of the two VO2-x values (default: the documented assumptions)")
     p.set_defaults(func=cmd_energy)
+
+    p = sub.add_parser("convert", help="ANN-to-SNN conversion: accuracy (or action agreement) against T")
+    p.add_argument("name", help="dpdnet, psdnet or tddpg_rec")
+    p.add_argument("--steps", type=int, nargs="+", default=[8, 16, 32, 64, 128], help="time steps T to evaluate")
+    p.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
+                   help="training data of the classifiers (default: the bundled 8x8 digits)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default 40 digits / 3 MNIST)")
+    p.add_argument("--n-test", type=int, default=None, help="evaluate on the first N test images")
+    p.add_argument("--config", choices=("paper", "small"), default="paper", help="TDDPG actor size")
+    p.add_argument("--neuron", default="if", help="neuron replacing ReLU (if)")
+    p.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_convert)
     return zoo
