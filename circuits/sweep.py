@@ -50,6 +50,8 @@ __all__ = ["SweepConfig", "SweepResult", "load_config", "run_sweep", "evaluate_p
 #: Circuit parameters a sweep may vary, with SI units.
 CIRCUIT_PARAMETERS = {"v_in": "V", "i_in": "A", "r_load": "Ohm", "capacitance": "F", "ambient": "K",
                       "duration": "s", "dt": "s"}
+#: Parameters of the ideal piecewise-linear switch (``preset = "pwl"``).
+PWL_PARAMETERS = {"r_off": "Ohm", "r_on": "Ohm", "v_th": "V", "v_h": "V"}
 
 
 def _device_units() -> dict[str, str]:
@@ -62,7 +64,7 @@ def _device_units() -> dict[str, str]:
     return out
 
 
-PARAMETER_UNITS: dict[str, str] = {**CIRCUIT_PARAMETERS, **_device_units()}
+PARAMETER_UNITS: dict[str, str] = {**CIRCUIT_PARAMETERS, **PWL_PARAMETERS, **_device_units()}
 
 #: Units of the metrics the evaluators offer.
 METRIC_UNITS: dict[str, str] = {
@@ -292,10 +294,78 @@ def _eval_device(points, fixed, cfg):
     return out, reasons
 
 
+_CIRCUIT_METRICS = ("frequency_hz", "oscillating", "n_spikes", "energy_per_spike_j", "device_energy_per_spike_j",
+                    "load_energy_per_spike_j", "isi_cv", "mean_power_w")
+
+
+def _circuit_device(cfg: SweepConfig, values: Mapping[str, float]):
+    """Electro-thermal device of the point, or the PWL switch when ``preset == "pwl"``."""
+    if cfg.preset == "pwl":
+        from vo2neuro.circuits.params import PWLDeviceParams
+
+        missing = [k for k in PWL_PARAMETERS if k not in values]
+        if missing:
+            raise ParameterError(f"preset pwl needs {', '.join(missing)} in [sweep.fixed] or the grid "
+                                 f"[{', '.join(PWL_PARAMETERS[k] for k in missing)}]")
+        return PWLDeviceParams(**{k: values[k] for k in PWL_PARAMETERS})
+    return _device_for(cfg, values)
+
+
+def _eval_circuit(drive: str):
+    def fn(points, fixed, cfg):
+        from vo2neuro.circuits.analysis import auto_duration
+        from vo2neuro.circuits.simulate import simulate
+
+        n = len(next(iter(points.values())))
+        out = {m: np.full(n, np.nan) for m in cfg.metrics}
+        reasons = np.full(n, "", dtype="<U120")
+        src_name = "v_in" if drive == "voltage" else "i_in"
+
+        def col(name: str, default: float | None = None) -> np.ndarray:
+            if name in points:
+                return np.asarray(points[name], dtype=float)
+            if name in fixed:
+                return np.full(n, float(fixed[name]))
+            if default is None:
+                raise ParameterError(f"{name} must be given in [sweep.fixed] or the grid [{PARAMETER_UNITS[name]}]")
+            return np.full(n, default)
+
+        circuit_keys = set(CIRCUIT_PARAMETERS)
+        dev_keys = [k for k in {**points, **fixed} if k not in circuit_keys]
+        for values, idx in _groups(points, fixed, dev_keys):
+            try:
+                dev = _circuit_device(cfg, values)
+                src = col(src_name)[idx]
+                rl = col("r_load", math.inf if drive == "current" else None)[idx]
+                cap = col("capacitance")[idx]
+                amb = col("ambient", 300.0)[idx]
+                if "duration" in points or "duration" in fixed:
+                    dur = float(np.max(col("duration")[idx]))
+                else:
+                    dur = max(auto_duration(dev, drive=drive, source=float(s), r_load=float(r), capacitance=float(c),
+                                            ambient=float(a)) for s, r, c, a in zip(src, rl, cap, amb))
+                dt = float(np.min(col("dt")[idx])) if ("dt" in points or "dt" in fixed) else None
+                kw = {"v_in": src} if drive == "voltage" else {"i_in": src}
+                res = simulate(dev, drive=drive, r_load=rl, capacitance=cap, ambient=amb, duration=dur, dt=dt, **kw)
+                for m in cfg.metrics:
+                    if m == "mean_power_w":
+                        out[m][idx] = res.source_energy_j / res.duration_s
+                    else:
+                        out[m][idx] = np.asarray(getattr(res, m), dtype=float)
+            except (ParameterError, ValueError, FloatingPointError, ArithmeticError) as exc:
+                reasons[idx] = f"{type(exc).__name__}: {exc}"[:120]
+        return out, reasons
+
+    return fn
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "device": Evaluator(_eval_device, ("v_th_v", "v_h_v", "i_th_a", "i_h_a", "t_th_k", "t_h_k", "t_imt_heating_k",
                                        "t_imt_cooling_k", "r_insulating_300k_ohm", "r_metallic_ohm"),
                         "steady-state device figures (static I-V and R-T loop)"),
+    "pearson_anson": Evaluator(_eval_circuit("voltage"), _CIRCUIT_METRICS,
+                               "V_in through R_L into device || C (relaxation oscillator)"),
+    "current_driven": Evaluator(_eval_circuit("current"), _CIRCUIT_METRICS, "I_in into device || C"),
 }
 
 

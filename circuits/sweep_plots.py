@@ -12,7 +12,7 @@ import numpy as np
 
 from vo2neuro._units import ParameterError
 
-__all__ = ["open_store", "heatmap", "pareto_front", "plot_pareto"]
+__all__ = ["open_store", "heatmap", "pareto_front", "plot_pareto", "pwl_window_overlay"]
 
 
 def open_store(path: str | os.PathLike):
@@ -68,8 +68,10 @@ def heatmap(ds, *, x: str, y: str, metric: str, path: str | os.PathLike, reduce:
     fig.colorbar(mesh, ax=ax, label=f"{metric} [{unit}]")
     if window:
         wx, wy = zip(*window)
-        ax.plot(wx, wy, "w--", lw=1.5, label=window_label or "analytic window")
+        ax.plot(wx, wy, "--", color="red", lw=1.5, label=window_label or "analytic window")
         ax.legend(fontsize=8)
+        ax.set_xlim(xs.min(), xs.max())  # the overlay must not rescale the map
+        ax.set_ylim(ys.min(), ys.max())
     ax.set_xlabel(f"{x} [{ds[x].attrs.get('units', '')}]")
     ax.set_ylabel(f"{y} [{ds[y].attrs.get('units', '')}]")
     ax.set_title(f"{metric}" + (f" ({reduce} over {', '.join(others)})" if others else ""))
@@ -79,6 +81,32 @@ def heatmap(ds, *, x: str, y: str, metric: str, path: str | os.PathLike, reduce:
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
+
+
+def pwl_window_overlay(ds, *, x: str, y: str) -> list[tuple[float, float]]:
+    """Analytic oscillation window of the store's piecewise-linear device as (x, y) points for :func:`heatmap`.
+
+    Needs a ``preset = "pwl"`` sweep over ``v_in`` and ``r_load`` (either axis); the window edges are
+    V_in = V_th (1 + R_L/R_off) and V_in = V_h (1 + R_L/R_on) (vo2_physics.md section 8). Returns the lower edge
+    followed by the upper edge in reverse (a closed outline), NaN-separated.
+    """
+    import json
+
+    cfg = json.loads(ds.attrs["config"])
+    if cfg.get("preset") != "pwl" or {x, y} != {"v_in", "r_load"}:
+        raise ParameterError("window: the analytic overlay needs a preset = \"pwl\" sweep over v_in and r_load [-]")
+    fixed = cfg.get("fixed", {})
+    try:
+        r_off, r_on, v_th, v_h = (float(fixed[k]) for k in ("r_off", "r_on", "v_th", "v_h"))
+    except KeyError:
+        raise ParameterError("window: r_off, r_on, v_th, v_h must be fixed in the sweep [Ohm, V]") from None
+    rl = np.linspace(float(ds["r_load"].min()), float(ds["r_load"].max()), 200)
+    lo = v_th * (1.0 + rl / r_off)
+    hi = v_h * (1.0 + rl / r_on)
+    valid = lo <= hi
+    pts = [(a, b) for a, b in zip(rl[valid], lo[valid])] + [(float("nan"), float("nan"))] + \
+          [(a, b) for a, b in zip(rl[valid], hi[valid])]
+    return [(b, a) for a, b in pts] if x == "v_in" else pts
 
 
 def pareto_front(costs: np.ndarray) -> np.ndarray:

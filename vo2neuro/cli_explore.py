@@ -33,7 +33,13 @@ def _plot(args: argparse.Namespace) -> int:
     from vo2neuro.circuits.sweep_plots import heatmap, open_store
 
     ds = open_store(args.store)
-    path = heatmap(ds, x=args.x, y=args.y, metric=args.metric, path=args.output, reduce=args.reduce)
+    window = None
+    if args.window:
+        from vo2neuro.circuits.sweep_plots import pwl_window_overlay
+
+        window = pwl_window_overlay(ds, x=args.x, y=args.y)
+    path = heatmap(ds, x=args.x, y=args.y, metric=args.metric, path=args.output, reduce=args.reduce,
+                   window=window, window_label="analytic PWL window")
     print(f"wrote {path}", file=sys.stderr)
     return 0
 
@@ -58,5 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--y", required=True, help="parameter on the y axis")
     q.add_argument("--metric", required=True, help="metric to colour")
     q.add_argument("--reduce", default="mean", help="how to collapse other dimensions: mean|max|min|first")
+    q.add_argument("--window", action="store_true",
+                   help="overlay the analytic oscillation window (preset pwl, axes v_in and r_load)")
     q.add_argument("-o", "--output", required=True, help="PNG file")
     q.set_defaults(func=_plot)
