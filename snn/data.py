@@ -267,7 +267,7 @@ def load_digits(*, test_fraction: float = 0.25, seed: int = 0):
             TensorDataset(torch.from_numpy(xte), torch.from_numpy(yte)))
 
 
-#: Dataset registry: name -> (loader taking data_dir, number of classes).
+#: Dataset registry: name -> loader(data_dir) returning (train, test).
 DATASETS = {
     "mnist": lambda data_dir=None: load_mnist(data_dir),
     "digits": lambda data_dir=None: load_digits(),

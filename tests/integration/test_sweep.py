@@ -124,3 +124,31 @@ def test_existing_store_needs_resume_and_same_config(tmp_path):
     other = load_config(_write(tmp_path, DEVICE_TOML.format(chunk=4, n=3), "o.toml"))
     with pytest.raises(ParameterError, match="different sweep"):
         run_sweep(other, tmp_path / "x.zarr", workers=0, progress=False, resume=True)
+
+
+def test_pwl_sweep_matches_the_closed_form_window_and_frequency(tmp_path):
+    # vo2_physics.md section 8: window V_th (1 + R_L/R_off) <= V_in <= V_h (1 + R_L/R_on); period from the
+    # two exponential legs. Written out here, independent of the code under test.
+    r_off, r_on, v_th, v_h, c = 100.2e3, 990.0, 1.99, 1.0, 300e-12
+    cfg = config_from_dict({"sweep": {
+        "circuit": "pearson_anson", "preset": "pwl", "metrics": ["frequency_hz", "oscillating"], "chunk_size": 40,
+        "grid": {"r_load": {"start": 20e3, "stop": 110e3, "num": 7}, "v_in": {"start": 2.0, "stop": 40.0, "num": 9}},
+        "fixed": {"r_off": r_off, "r_on": r_on, "v_th": v_th, "v_h": v_h, "capacitance": c}}})
+    run_sweep(cfg, tmp_path / "p.zarr", workers=0, progress=False)
+    ds = xr.open_zarr(tmp_path / "p.zarr").load()
+    checked = 0
+    for rl in ds["r_load"].values:
+        lo, hi = v_th * (1 + rl / r_off), v_h * (1 + rl / r_on)
+        for vin in ds["v_in"].values:
+            if min(abs(vin - lo) / lo, abs(vin - hi) / hi) < 0.02:
+                continue  # too close to an edge for a finite simulation window to decide
+            inside = lo < vin < hi
+            got = ds.sel(r_load=rl, v_in=vin)
+            assert bool(got["oscillating"]) == inside, (rl, vin)
+            if inside:
+                vi, ti = vin * r_off / (r_off + rl), c * rl * r_off / (rl + r_off)
+                vm, tm = vin * r_on / (r_on + rl), c * rl * r_on / (rl + r_on)
+                period = ti * np.log((vi - v_h) / (vi - v_th)) + tm * np.log((v_th - vm) / (v_h - vm))
+                assert float(got["frequency_hz"]) == pytest.approx(1 / period, rel=1e-3)
+                checked += 1
+    assert checked >= 10

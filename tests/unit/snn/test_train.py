@@ -1,0 +1,60 @@
+"""Training: end-to-end accuracy on digits, exact resume, config validation, atomic outputs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from vo2neuro._units import ParameterError
+from vo2neuro.snn.train import TrainConfig, Trainer, train
+
+
+def test_digits_end_to_end_reaches_90_percent(p, tmp_path):
+    # A reduced version of the default run (default: 256 hidden, 20 epochs, >= 95 %).
+    r = train(dataset="digits", hidden=(128,), epochs=8, out_dir=str(tmp_path), neuron=p, progress=False)
+    assert r.test_accuracy >= 0.90
+    assert r.epochs == 8 and len(r.history) == 8
+    assert json.loads((tmp_path / "metrics.json").read_text())[-1]["test_accuracy"] == r.test_accuracy
+    assert (tmp_path / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("encoding", ["rate", "current"])
+def test_killed_and_resumed_run_equals_uninterrupted_run(p, tmp_path, encoding):
+    kw = dict(dataset="digits", hidden=(16,), steps=6, epochs=3, batch_size=128, seed=3, neuron=p,
+              encoding=encoding, progress=False)
+    full = Trainer(TrainConfig(out_dir=str(tmp_path / "full"), **kw))
+    r_full = full.fit()
+    # "kill" after epoch 1: a run configured for 3 epochs stops once its first checkpoint is written
+    first = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
+    first.train_epoch()
+    first.save_checkpoint()
+    del first
+    resumed = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
+    r_res = resumed.fit(resume=True)
+    assert r_res.history == [{**h, "epoch_seconds": b["epoch_seconds"]} for h, b in zip(r_full.history, r_res.history)]
+    for (k, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(p, tmp_path):
+    kw = dict(dataset="digits", hidden=(8,), steps=4, epochs=1, neuron=p, progress=False, out_dir=str(tmp_path))
+    train(**kw)
+    with pytest.raises(ParameterError, match="different settings.*hidden"):
+        train(**{**kw, "hidden": (9,), "epochs": 2}, resume=True)
+
+
+def test_config_validation_names_field():
+    with pytest.raises(ParameterError, match="encoding: unknown value 'poisson'; valid: current, rate, latency"):
+        TrainConfig(encoding="poisson")
+    with pytest.raises(ParameterError, match="dataset"):
+        TrainConfig(dataset="cifar")
+    with pytest.raises(ParameterError, match="steps must be an integer >= 1"):
+        TrainConfig(steps=0)
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error path without CUDA")
+def test_cuda_without_gpu_is_a_clear_error(p, tmp_path):
+    with pytest.raises(ParameterError, match="cuda"):
+        Trainer(TrainConfig(device="cuda", neuron=p, out_dir=str(tmp_path)))
