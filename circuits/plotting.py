@@ -62,10 +62,10 @@ def plot_transfer(curves: Sequence, path: str | Path, *, labels: Sequence[str] |
         a1.plot(c.values, c.frequency_hz / 1e3, "o-", ms=3, label=lab)
         if np.isfinite(c.closed_form_hz).any():
             a1.plot(c.values, c.closed_form_hz / 1e3, "k--", lw=0.8, label=f"{lab} closed form")
-        a2.plot(c.values, c.energy_per_spike_j * 1e12, "o-", ms=3)
+        a2.plot(c.values, c.energy_per_spike_j * 1e9, "o-", ms=3)
     c0 = curves[0]
     a1.set_ylabel("frequency [kHz]")
-    a2.set_ylabel("source energy / spike [pJ]")
+    a2.set_ylabel("source energy / spike [nJ]")
     a2.set_xlabel(f"{c0.parameter} [{c0.unit}]")
     a1.legend(fontsize=7)
     fig.tight_layout()

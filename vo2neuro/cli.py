@@ -18,7 +18,7 @@ __all__ = ["main", "build_parser"]
 # Each area wires its own subcommands; the modules import heavy dependencies (torch, brian2) only inside
 # their handlers so that `vo2neuro device ...` never pays for them.
 _AREAS = ("vo2neuro.cli_device", "vo2neuro.cli_circuits", "vo2neuro.cli_snn", "vo2neuro.cli_zoo",
-          "vo2neuro.cli_explore", "vo2neuro.demo")
+          "vo2neuro.cli_explore", "vo2neuro.cli_calibrate", "vo2neuro.demo")
 
 
 class _Parser(argparse.ArgumentParser):
