@@ -40,6 +40,7 @@ __all__ = [
     "SNNOnCMOSTarget",
     "NeuromorphicTarget",
     "VO2Target",
+    "vo2_target_from_circuit",
     "default_targets",
     "EnergyRow",
     "EnergyTable",
@@ -339,6 +340,34 @@ class VO2Target:
 
 
 Target = CMOSTarget | SNNOnCMOSTarget | NeuromorphicTarget | VO2Target
+
+
+def vo2_target_from_circuit(preset: str = "vo2x", *, r_load: float = 12e3, capacitance: float = 145.35e-12,
+                            ambient: float = 300.0, position: float = 0.5, definition: str = "source",
+                            energy_per_synaptic_event_j: float = 0.9e-12) -> VO2Target:
+    """A :class:`VO2Target` whose energy per spike comes from the simulated Pearson-Anson neuron.
+
+    The neuron is driven ``position`` of the way into its oscillation window (0 = onset, 1 = upper edge) and the
+    energy per spike is measured over the settled periods (``vo2neuro.circuits.simulate``): ``definition="source"``
+    takes the energy drawn from the supply per spike (system figure, includes R_L), ``"device"`` the energy
+    dissipated in the VO2 device (vo2_physics.md section 14).
+    """
+    from vo2neuro.circuits import oscillation_window, simulate
+    from vo2neuro.device import get_parameters
+
+    if definition not in ("source", "device"):
+        from vo2neuro._units import ParameterError
+
+        raise ParameterError(f"definition: {definition!r} is not valid; valid: device, source")
+    dev = get_parameters(preset)
+    win = oscillation_window(dev, drive="voltage", r_load=r_load, capacitance=capacitance, ambient=ambient)
+    v_in = win.lower + position * (win.upper - win.lower)
+    nr = simulate(dev, v_in=v_in, r_load=r_load, capacitance=capacitance, ambient=ambient, duration=60e-6).neuron(0)
+    e = nr.energy_per_spike_j if definition == "source" else nr.device_energy_per_spike_j
+    src = (f"simulated: {preset} Pearson-Anson neuron, V_in={v_in:.3g} V, R_L={r_load:g} Ohm, C={capacitance:g} F, "
+           f"{ambient:g} K, f={nr.frequency_hz / 1e3:.4g} kHz, {definition} energy per spike (vo2neuro.circuits)")
+    return VO2Target(energy_per_spike_j=float(e), energy_per_synaptic_event_j=energy_per_synaptic_event_j,
+                     spike_source=src, label=preset)
 
 
 def default_targets(vo2: VO2Target | None = None) -> tuple[Target, ...]:

@@ -213,22 +213,23 @@ class _VO2Sequence(torch.autograd.Function):
         a = p.decay
         drive = (1.0 - a) * (p.v_bias + p.r_leak * i_seq)            # [T, ...] in one vectorised op
         over = i_seq >= p.i_max                                       # [T, ...]
+        any_over = bool(over.any())                                   # fast path: no latch logic needed
         n_ref = float(p.n_ref)
         T = i_seq.shape[0]
         c_all = torch.empty_like(i_seq)
         active_all = torch.empty_like(i_seq, dtype=torch.bool)
-        z_all = torch.empty_like(i_seq)
-        v, ref = v0, ref0
+        v, ref = v0, ref0.clone()                                     # ref is updated in place
         for t in range(T):
-            active = ref <= 0
-            c = torch.where(active, torch.add(drive[t], v, alpha=a), v)
+            active = torch.le(ref, 0.0, out=active_all[t])
+            c = torch.add(drive[t], v, alpha=a, out=c_all[t])
+            torch.where(active, c, v, out=c)                          # metallic: hold v
             z = c >= p.v_th
-            v = torch.where(z, p.v_h, c)
-            ref = torch.where(z, n_ref, (ref - 1.0).clamp_min_(0.0))
-            ref = torch.where(over[t] & (z | ~active), ref.clamp_min(1.0), ref)
-            c_all[t] = c
-            active_all[t] = active
-            z_all[t] = z
+            v = c.masked_fill(z, p.v_h)
+            ref.sub_(1.0).clamp_min_(0.0).masked_fill_(z, n_ref)
+            if any_over:
+                hold = over[t] & (z | ~active)
+                ref.masked_fill_(hold & (ref < 1.0), 1.0)
+        z_all = (c_all >= p.v_th).to(i_seq.dtype)                     # metallic steps have c = v_h < v_th
         ctx.save_for_backward(i_seq, c_all, active_all, z_all)
         ctx.p, ctx.surrogate, ctx.k = p, surrogate, k
         ctx.mark_non_differentiable(ref)
@@ -248,7 +249,7 @@ class _VO2Sequence(torch.autograd.Function):
         dc = torch.empty_like(c_all)
         dv = torch.zeros_like(c_all[0]) if gv is None else gv
         for t in range(c_all.shape[0] - 1, -1, -1):
-            dc[t] = torch.addcmul(gzc[t], dv, keep[t])
+            torch.addcmul(gzc[t], dv, keep[t], out=dc[t])
             dv = dc[t] * carry[t]
         di = dc * active_all * ((1.0 - a) * p.r_leak)
         latched = (i_seq >= p.i_max) & ~active_all

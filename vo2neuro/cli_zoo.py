@@ -81,13 +81,19 @@ def cmd_energy(args: argparse.Namespace) -> int:
         raise ParameterError(f"firing-rate: must be >= 0 [spikes/step], got {args.firing_rate!r}")
     if args.timesteps < 1:
         raise ParameterError(f"timesteps: must be >= 1 [steps], got {args.timesteps}")
-    e_spike = parse_si(args.vo2_spike_energy, name="vo2-spike-energy", unit="J")
     e_syn = parse_si(args.vo2_synapse_energy, name="vo2-synapse-energy", unit="J")
-    for flag, value in (("vo2-spike-energy", e_spike), ("vo2-synapse-energy", e_syn)):
-        if value < 0:
-            raise ParameterError(f"{flag}: must be >= 0 [J], got {value!r}")
-    sources = {} if args.vo2_source is None else {"spike_source": args.vo2_source, "synapse_source": args.vo2_source}
-    vo2 = energy.VO2Target(energy_per_spike_j=e_spike, energy_per_synaptic_event_j=e_syn, **sources)
+    if e_syn < 0:
+        raise ParameterError(f"vo2-synapse-energy: must be >= 0 [J], got {e_syn!r}")
+    if args.vo2_spike_energy == "circuit":
+        # energy per spike of the simulated VO2-x neuron (vo2neuro.circuits), mid-window
+        vo2 = energy.vo2_target_from_circuit(args.vo2_preset, energy_per_synaptic_event_j=e_syn)
+    else:
+        e_spike = parse_si(args.vo2_spike_energy, name="vo2-spike-energy", unit="J")
+        if e_spike < 0:
+            raise ParameterError(f"vo2-spike-energy: must be >= 0 [J], got {e_spike!r}")
+        sources = ({} if args.vo2_source is None
+                   else {"spike_source": args.vo2_source, "synapse_source": args.vo2_source})
+        vo2 = energy.VO2Target(energy_per_spike_j=e_spike, energy_per_synaptic_event_j=e_syn, **sources)
     table = energy.energy_table(names, config=args.config, targets=energy.default_targets(vo2),
                                 firing_rate=rate, timesteps=args.timesteps)
     if args.plot:
@@ -155,7 +161,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", help="write a PNG bar chart")
     p.add_argument("--firing-rate", default="0.1", help="assumed spikes per neuron per time step (default 0.1)")
     p.add_argument("--timesteps", type=int, default=8, help="assumed time steps per inference (default 8)")
-    p.add_argument("--vo2-spike-energy", default="39p", help="VO2-x energy per spike [J] (default 39p, assumption)")
+    p.add_argument("--vo2-spike-energy", default="circuit",
+                   help="VO2-x energy per spike [J], or 'circuit' (default): simulate the --vo2-preset neuron "
+                        "(R_L 12k, C 145.35p, 300 K, mid-window) and use its source energy per spike")
+    p.add_argument("--vo2-preset", default="vo2x", help="device preset of the simulated VO2-x neuron (default vo2x)")
     p.add_argument("--vo2-synapse-energy", default="0.9p",
                    help="VO2-x energy per synaptic event [J] (default 0.9p, assumption)")
     p.add_argument("--vo2-source", default=None,
