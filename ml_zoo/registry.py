@@ -392,6 +392,15 @@ def config_of(name: str, config: str | Any = "paper") -> Any:
     return getattr(cfg_cls, config)()
 
 
+#: BibTeX key (vo2neuro/CITATIONS.bib) of each entry, registered with vo2neuro.citations when a model is created.
+CITATION_KEYS: dict[str, tuple[str, ...]] = {
+    "cmal": ("Ma2024CMAL",), "ddpm_unet": ("Ma2024EfficientDiffusion", "Ho2020DDPM"),
+    "dualvae": ("Guo2024DualVAE",), "lgmrec": ("Guo2024LGMRec",), "lmd": ("Ma2024LMD",),
+    "wcl_bbcd": ("Zhou2022WCL",), "lt_hgcf": ("Wang2021LTHGCF",), "tddpg_rec": ("Wang2020TDDPG",),
+    "psdnet": ("Li2019PSDNet",), "dpdnet": ("Li2019PSDNet",),
+}
+
+
 def create(name: str, config: str | Any = "paper", *, device: Any = None) -> "nn.Module":
     """Build the zoo model ``name``.
 
@@ -421,6 +430,10 @@ def create(name: str, config: str | Any = "paper", *, device: Any = None) -> "nn
     >>> sum(p.numel() for p in m.actor.parameters()), sum(p.numel() for p in m.critic.parameters())
     (200100, 210201)
     """
+    from vo2neuro import citations
+
+    for key in CITATION_KEYS.get(name, ()):
+        citations.register(key)
     import torch
 
     spec = get_spec(name)

@@ -253,7 +253,8 @@ class _VO2Sequence(torch.autograd.Function):
             dv = dc[t] * carry[t]
         di = dc * active_all * ((1.0 - a) * p.r_leak)
         latched = (i_seq >= p.i_max) & ~active_all
-        di = di - gz * latched * d((p.i_max - i_seq) / i_rh, ctx.k) / i_rh
+        if bool(latched.any()):
+            di = di - gz * latched * d((p.i_max - i_seq) / i_rh, ctx.k) / i_rh
         return di, dv, None, None, None, None
 
 
