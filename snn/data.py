@@ -120,7 +120,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     --------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "x-idx1-ubyte")
-    >>> _ = open(path, "wb").write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
     >>> read_idx(path).tolist()
     [7, 8, 9]
     """

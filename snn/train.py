@@ -234,8 +234,9 @@ class Trainer:
 
     Examples
     --------
+    >>> from vo2neuro.snn.presets import PLACEHOLDER
     >>> cfg = TrainConfig(dataset="digits", epochs=1, hidden=(16,), steps=5, out_dir=tempfile.mkdtemp(),
-    ...                   progress=False, neuron=neuron_params_for_preset("zhang2024", warn=open(os.devnull, "w")))
+    ...                   progress=False, neuron=PLACEHOLDER)
     >>> 0.0 <= Trainer(cfg).fit().test_accuracy <= 1.0
     True
     """
