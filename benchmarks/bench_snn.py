@@ -20,8 +20,9 @@ import torch.nn.functional as F
 
 def _vo2_net(n_in, hidden, n_out):
     from vo2neuro.snn.network import VO2MLP
-    from vo2neuro.snn.presets import PLACEHOLDER
-    return VO2MLP(n_in, [hidden], n_out, PLACEHOLDER, init_gain_input=4.0, init_gain_spiking=12.0)
+    from vo2neuro.snn.presets import neuron_params_for_preset
+    return VO2MLP(n_in, [hidden], n_out, neuron_params_for_preset("vo2x"), init_gain_input=4.0,
+                  init_gain_spiking=12.0)
 
 
 class _LeakyNet(torch.nn.Module):

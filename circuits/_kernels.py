@@ -31,11 +31,13 @@ from numba import njit, prange
 
 from vo2neuro.device._kernels import (
     HystState,
+    g_of,
     hyst_init,
     hyst_update,
     resistance,
     rng_next,
     rng_normal,
+    t_pr_of,
     thermal_step,
 )
 from vo2neuro.device.params import DeviceKernelParams
@@ -185,6 +187,254 @@ def device_variant(p: DeviceKernelParams, r0_factor: float, tc_shift: float, noi
 
 
 # ---------------------------------------------------------------------------------------------- electro-thermal
+_PI = math.pi
+_PI2 = math.pi * math.pi
+_TPR_GUARD = 1e-6  # K; as vo2neuro.device._kernels.g_of
+# 1 + tanh(z) rounds to exactly 0 in float64 for z below this (1 - tanh|z| = 2 e^{-2|z|} < 2^-54): the
+# proximity window is then exactly 0 and sin/tanh need not be evaluated.
+_TANH_ZERO = -19.2
+#: Neurons advanced in lock-step by one thread (electro-thermal kernel): the per-step chain of dependent
+#: transcendentals (tanh -> exp -> 1/R -> expm1 -> T) is latency bound for one neuron; staged loops over a
+#: block of independent neurons keep the floating-point units busy (throughput bound).
+ET_BLOCK = 16
+
+
+@njit(cache=True)
+def _inv_den(T_pr: float) -> float:
+    """1/T_pr with the guard of ``device._kernels.g_of`` [1/K]."""
+    den = T_pr
+    if abs(den) < _TPR_GUARD:
+        den = _TPR_GUARD if den >= 0.0 else -_TPR_GUARD
+    return 1.0 / den
+
+
+@njit(cache=True)
+def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int,
+              g_load: np.ndarray, cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams,
+              r0_factor: np.ndarray, tc_shift: np.ndarray, noise: float, dv_detect: float, t_settle: float,
+              st_V: np.ndarray, st_T: np.ndarray, st_Tprev: np.ndarray, st_h: np.ndarray,
+              st_falling: np.ndarray, st_rng: np.ndarray, acc: np.ndarray, rec_row: np.ndarray, rec_every: int,
+              trace: np.ndarray) -> None:
+    """Neurons i0 .. i0+nb-1 of :func:`run_et` (nb <= ET_BLOCK), state in block-local arrays."""
+    B = ET_BLOCK
+    ncol = drive.shape[1]
+    nsamp = drive.shape[0]
+    V = np.empty(B)
+    T = np.empty(B)
+    Tp = np.empty(B)
+    delta = np.empty(B)
+    r = np.empty(B)
+    T_r = np.empty(B)
+    g_r = np.empty(B)
+    T_pr = np.empty(B)
+    T_last = np.empty(B)
+    falling = np.empty(B)
+    rng = np.empty(B, dtype=np.uint64)
+    C = np.empty(B)
+    dt_C = np.empty(B)
+    gL = np.empty(B)
+    T0 = np.empty(B)
+    row = np.empty(B, dtype=np.int64)
+    col = np.empty(B, dtype=np.int64)
+    vext = np.empty(B)
+    text = np.empty(B)
+    es = np.empty(B)
+    ed = np.empty(B)
+    el = np.empty(B)
+    R_0 = np.empty(B)
+    T_c = np.empty(B)
+    b_off = np.empty(B)
+    inv_den = np.empty(B)
+    u = np.empty(B)
+    J = np.empty(B)
+    y_g = np.empty(B)
+    expo = np.empty(B)
+    R = np.empty(B)
+    any_rec = False
+    for j in range(nb):
+        i = i0 + j
+        V[j] = st_V[i]
+        T[j] = st_T[i]
+        Tp[j] = st_Tprev[i]
+        delta[j] = st_h[0, i]
+        r[j] = st_h[1, i]
+        T_r[j] = st_h[2, i]
+        g_r[j] = st_h[3, i]
+        T_pr[j] = st_h[4, i]
+        T_last[j] = st_h[5, i]
+        falling[j] = st_falling[i]
+        rng[j] = st_rng[i]
+        C[j] = cap[i]
+        dt_C[j] = dt / cap[i]
+        gL[j] = g_load[i]
+        T0[j] = ambient[i]
+        row[j] = rec_row[i]
+        if rec_row[i] >= 0:
+            any_rec = True
+        col[j] = i if ncol > 1 else 0
+        vext[j] = acc[i, A_VEXT]
+        text[j] = acc[i, A_TEXT]
+        es[j] = acc[i, A_ESRC]
+        ed[j] = acc[i, A_EDEV]
+        el[j] = acc[i, A_ELOAD]
+        R_0[j] = p.R_0 * r0_factor[i]       # as device_variant
+        T_c[j] = p.T_c + tc_shift[i]
+        half_w = p.w * 0.5
+        b_off[j] = delta[j] * half_w + T_c[j]
+        inv_den[j] = _inv_den(T_pr[j])
+        u[j] = drive[0, col[j]]
+        J[j] = u[j] * gL[j] if mode == 0 else u[j]
+    # parameters shared by the block
+    T_min = p.T_min
+    T_max = p.T_max
+    beta = p.beta
+    gamma = p.gamma
+    EaK = p.Ea_over_k
+    R_m = p.R_m
+    pf = p.pf_coeff
+    db = p.deadband
+    S_e = p.S_e
+    half_w = p.w * 0.5
+    a_th = math.exp(-dt * p.S_e / p.C_th)          # thermal_step's decay factor
+    sd_th = 0.0
+    if noise > 0.0:
+        sd_th = noise / math.sqrt(2.0 * p.C_th * p.S_e) * math.sqrt(1.0 - a_th * a_th)
+    kk = 0
+    ks = 0
+    for k in range(n_steps):
+        if ks == stride:  # next drive sample (counter instead of a division per step)
+            ks = 0
+            if kk < nsamp - 1:
+                kk += 1
+            for j in range(nb):
+                u[j] = drive[kk, col[j]]
+                J[j] = u[j] * gL[j] if mode == 0 else u[j]
+        ks += 1
+        t = t0 + k * dt
+        # stage 1: spike detector (detect(), state in locals), mid-step temperature, proximity window
+        for j in range(nb):
+            Vj = V[j]
+            if falling[j] < 0.5:
+                if Vj > vext[j]:
+                    vext[j] = Vj
+                    text[j] = t
+                elif Vj < vext[j] - dv_detect:
+                    i = i0 + j
+                    acc[i, A_ESRC] = es[j]
+                    acc[i, A_EDEV] = ed[j]
+                    acc[i, A_ELOAD] = el[j]
+                    on_spike(acc, i, text[j], vext[j], t_settle)
+                    vext[j] = Vj
+                    text[j] = t
+                    falling[j] = 1.0
+            else:
+                if Vj < vext[j]:
+                    vext[j] = Vj
+                    text[j] = t
+                elif Vj > vext[j] + dv_detect:
+                    on_return(acc, i0 + j, text[j], vext[j], t_settle)
+                    vext[j] = Vj
+                    text[j] = t
+                    falling[j] = 0.0
+            Tc = T[j] + 0.5 * (T[j] - Tp[j])
+            if Tc < T_min:
+                Tc = T_min
+            elif Tc > T_max:
+                Tc = T_max
+            Tpx = 0.0
+            if r[j] > 0.5:
+                x = (Tc - T_r[j]) * inv_den[j]
+                z = _PI2 - 2.0 * _PI * x
+                if z > _TANH_ZERO:
+                    Tpx = T_pr[j] * (0.5 * (1.0 - math.sin(gamma * x)) * (1.0 + math.tanh(z)))
+            y_g[j] = beta * (b_off[j] - (Tc + Tpx))
+            e = EaK / Tc
+            if pf > 0.0:
+                e -= pf * math.sqrt(abs(Vj)) / Tc
+            expo[j] = e
+        # stage 2: R(T_mid, H) = R_ins g + R_m (device._kernels.resistance)
+        for j in range(nb):
+            R[j] = R_0[j] * math.exp(expo[j]) * (0.5 + 0.5 * math.tanh(y_g[j])) + R_m
+        # stage 3: exact node leg (leg(), energies()), thermal node (thermal_step), memory (hyst_update)
+        for j in range(nb):
+            Rj = R[j]
+            invR = 1.0 / Rj
+            G = gL[j] + invR
+            uj = u[j]
+            Vinf = J[j] / G
+            Vj = V[j]
+            if any_rec:
+                rw = row[j]
+                if rw >= 0 and k % rec_every == 0:
+                    s = k // rec_every
+                    trace[rw, s, TR_V] = Vj
+                    trace[rw, s, TR_I] = Vj / Rj
+                    trace[rw, s, TR_T] = T[j]
+                    trace[rw, s, TR_R] = Rj
+                    trace[rw, s, TR_ISRC] = (uj - Vj) * gL[j] if mode == 0 else uj
+            tau = C[j] / G
+            e1 = -math.expm1(-dt_C[j] * G)
+            e2 = e1 * (2.0 - e1)  # = 1 - e^{-2x}
+            a = Vj - Vinf
+            V[j] = Vinf + a * (1.0 - e1)
+            iV = Vinf * dt + a * tau * e1
+            iV2 = Vinf * Vinf * dt + 2.0 * Vinf * a * tau * e1 + 0.5 * a * a * tau * e2
+            edev = iV2 * invR
+            if mode == 0:
+                es[j] += uj * gL[j] * (uj * dt - iV)
+                el[j] += gL[j] * (uj * uj * dt - 2.0 * uj * iV + iV2)
+            else:
+                es[j] += uj * iV
+                el[j] += gL[j] * iV2
+            ed[j] += edev
+            Tj = T[j]
+            Tp[j] = Tj
+            T_inf = T0[j] + edev / dt / S_e
+            Tj = T_inf + (Tj - T_inf) * a_th
+            if sd_th > 0.0:
+                rs, xi = rng_normal(rng[j])
+                rng[j] = rs
+                Tj += sd_th * xi
+            T[j] = Tj
+            # hysteresis memory: nothing happens while |T - T_last| stays inside the dead band
+            Tn = Tj
+            if Tn < T_min:
+                Tn = T_min
+            elif Tn > T_max:
+                Tn = T_max
+            dT = Tn - T_last[j]
+            if abs(dT) > db:
+                sgn = 1.0 if dT > 0.0 else -1.0
+                if sgn != delta[j]:
+                    pj = device_variant(p, r0_factor[i0 + j], tc_shift[i0 + j], noise)
+                    g_r[j] = g_of(Tn, delta[j], r[j], T_r[j], T_pr[j], pj)
+                    T_pr[j] = t_pr_of(sgn, g_r[j], Tn, pj)
+                    delta[j] = sgn
+                    r[j] = 1.0
+                    T_r[j] = Tn
+                    b_off[j] = sgn * half_w + T_c[j]
+                    inv_den[j] = _inv_den(T_pr[j])
+                T_last[j] = Tn
+    for j in range(nb):
+        i = i0 + j
+        acc[i, A_ESRC] = es[j]
+        acc[i, A_EDEV] = ed[j]
+        acc[i, A_ELOAD] = el[j]
+        acc[i, A_VEXT] = vext[j]
+        acc[i, A_TEXT] = text[j]
+        st_V[i] = V[j]
+        st_T[i] = T[j]
+        st_Tprev[i] = Tp[j]
+        st_h[0, i] = delta[j]
+        st_h[1, i] = r[j]
+        st_h[2, i] = T_r[j]
+        st_h[3, i] = g_r[j]
+        st_h[4, i] = T_pr[j]
+        st_h[5, i] = T_last[j]
+        st_falling[i] = falling[j]
+        st_rng[i] = rng[j]
+
+
 @njit(cache=True, parallel=True)
 def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int, g_load: np.ndarray,
            cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams, r0_factor: np.ndarray,
@@ -205,71 +455,83 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
     node equals the electrical energy dissipated), then the de Almeida memory update ``hyst_update``.
     Spikes: :func:`detect` on the node voltage at step starts.
 
+    The step is the composition of ``device._kernels.resistance``, :func:`leg`, :func:`energies`,
+    ``thermal_step``, ``hyst_update`` and :func:`detect` written out (:func:`_et_block`): per-neuron constants
+    (thermal decay factor, branch offset, 1/T_pr) are computed once per run or per reversal, e^{-2x} of the leg
+    is e1 (2 - e1), sin/tanh of the proximity window are skipped where it rounds to 0, and a thread advances
+    ``ET_BLOCK`` neurons in lock-step through three short stages per step so that their independent chains of
+    transcendentals overlap. Results agree with the composed form to round-off.
+
     Shapes: ``drive`` (n_samples, 1 or N), sample k//stride; ``g_load``, ``cap``, ``ambient``, ``r0_factor``,
     ``tc_shift``, ``st_V``, ``st_T``, ``st_Tprev``, ``st_falling``, ``st_rng`` (N,); ``st_h`` (6, N) hysteresis
     memory (delta, r, T_r, g_r, T_pr, T_last); ``acc`` (N, NACC); ``rec_row`` (N,) trace row or -1; ``trace``
     (n_rec, n_samples, NTR).
     """
     N = st_V.shape[0]
-    ncol = drive.shape[1]
-    nsamp = drive.shape[0]
-    for i in prange(N):
-        pi = device_variant(p, r0_factor[i], tc_shift[i], noise)
-        col = np.int64(0)
-        if ncol > 1:
-            col = np.int64(i)
-        V = st_V[i]
-        T = st_T[i]
-        Tp = st_Tprev[i]
-        h = HystState(st_h[0, i], st_h[1, i], st_h[2, i], st_h[3, i], st_h[4, i], st_h[5, i])
-        falling = st_falling[i]
-        rng = st_rng[i]
-        C = cap[i]
-        gL = g_load[i]
-        T0 = ambient[i]
-        row = rec_row[i]
-        for k in range(n_steps):
-            t = t0 + k * dt
-            kk = k // stride
-            if kk >= nsamp:
-                kk = nsamp - 1
-            u = drive[kk, col]
-            falling = detect(acc, i, t, V, falling, dv_detect, t_settle)
-            R = resistance(T + 0.5 * (T - Tp), V, h, pi)
-            G = gL + 1.0 / R
-            J = u * gL if mode == 0 else u
-            Vinf = J / G
-            if row >= 0 and k % rec_every == 0:
-                s = k // rec_every
-                trace[row, s, TR_V] = V
-                trace[row, s, TR_I] = V / R
-                trace[row, s, TR_T] = T
-                trace[row, s, TR_R] = R
-                trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
-            Vn, iV, iV2 = leg(V, Vinf, C / G, dt)
-            edev = energies(acc, i, mode, u, gL, R, dt, iV, iV2)
-            xi = 0.0
-            if pi.noise_sigma > 0.0:
-                rng, xi = rng_normal(rng)
-            Tp = T
-            T = thermal_step(T, edev / dt, T0, dt, xi, pi)
-            h = hyst_update(T, h, pi)
-            V = Vn
-        st_V[i] = V
-        st_T[i] = T
-        st_Tprev[i] = Tp
-        st_h[0, i] = h.delta
-        st_h[1, i] = h.r
-        st_h[2, i] = h.T_r
-        st_h[3, i] = h.g_r
-        st_h[4, i] = h.T_pr
-        st_h[5, i] = h.T_last
-        st_falling[i] = falling
-        st_rng[i] = rng
+    nblk = (N + ET_BLOCK - 1) // ET_BLOCK
+    for b in prange(nblk):
+        i0 = b * ET_BLOCK
+        nb = min(ET_BLOCK, N - i0)
+        _et_block(i0, nb, n_steps, dt, t0, mode, drive, stride, g_load, cap, ambient, p, r0_factor, tc_shift,
+                  noise, dv_detect, t_settle, st_V, st_T, st_Tprev, st_h, st_falling, st_rng, acc, rec_row,
+                  rec_every, trace)
 
 
 # ---------------------------------------------------------------------------------------------- PWL
 _MAX_EVENTS_PER_STEP = 64
+
+
+@njit(cache=True)
+def _pwl_event_step(i: int, t: float, dt: float, mode: int, u: float, J: float, gL: float, C: float, roff: float,
+                    r_on: float, vth0: float, v_h: float, c2c_rel: float, t_settle: float, V: float, metal: float,
+                    vth: float, rng: np.uint64, acc: np.ndarray) -> tuple[float, float, float, np.uint64]:
+    """One step of ``dt`` [s] from time t [s] with threshold crossings solved exactly (energies into ``acc``).
+
+    Returns (V, metal, vth, rng) at the step end.
+    """
+    t_done = 0.0
+    for _ev in range(_MAX_EVENTS_PER_STEP):
+        rem = dt - t_done
+        if rem <= 0.0:
+            break
+        R = r_on if metal > 0.5 else roff
+        G = gL + 1.0 / R
+        Vinf = J / G
+        tau = C / G
+        tc = math.inf
+        if metal < 0.5:
+            if V >= vth:
+                tc = 0.0
+            elif Vinf > vth:
+                tc = tau * math.log((Vinf - V) / (Vinf - vth))
+        else:
+            if V <= v_h:
+                tc = 0.0
+            elif Vinf < v_h:
+                tc = tau * math.log((V - Vinf) / (v_h - Vinf))
+        if tc <= rem:
+            if tc > 0.0:
+                _, iV, iV2 = leg(V, Vinf, tau, tc)
+                energies(acc, i, mode, u, gL, R, tc, iV, iV2)
+            t_done += tc
+            te = t + t_done
+            if metal < 0.5:
+                V = vth if tc > 0.0 else V
+                on_spike(acc, i, te, V, t_settle)
+                metal = 1.0
+                if c2c_rel > 0.0:
+                    rng, xi = rng_normal(rng)
+                    vth = vth0 * (1.0 + c2c_rel * xi)
+            else:
+                V = v_h if tc > 0.0 else V
+                on_return(acc, i, te, V, t_settle)
+                metal = 0.0
+        else:
+            V1, iV, iV2 = leg(V, Vinf, tau, rem)
+            energies(acc, i, mode, u, gL, R, rem, iV, iV2)
+            V = V1
+            t_done = dt
+    return V, metal, vth, rng
 
 
 @njit(cache=True, parallel=True)
@@ -284,6 +546,12 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
     metallic leg when V falls to ``v_h``; crossing times are solved in closed form
     (t* = tau ln((V_inf - V_0)/(V_inf - V_target))) and the step continues with the other resistance.
 
+    Between events, with the drive constant, a leg is the linear recurrence a_{k+1} = q a_k for
+    a = V - V_inf, q = e^{-dt/tau}: the inner loop is one multiply, one compare and the two sums
+    S1 = sum a_k, S2 = sum a_k^2 from which the leg's energies follow in closed form (:func:`leg` summed over
+    the steps); a step in which a threshold is crossed goes through the exact event solver. Chunks end at
+    drive-sample boundaries and trace samples.
+
     Shapes as in :func:`run_et`; ``r_off``, ``v_th`` (N,) per-neuron values (device-to-device variability).
     """
     N = st_V.shape[0]
@@ -296,6 +564,7 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
         V = st_V[i]
         metal = st_metal[i]
         vth = st_vth[i]
+        vth0 = v_th[i]
         rng = st_rng[i]
         C = cap[i]
         gL = g_load[i]
@@ -309,99 +578,85 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
         e2_off = -math.expm1(-2.0 * dt / tau_off)
         e1_on = -math.expm1(-dt / tau_on)
         e2_on = -math.expm1(-2.0 * dt / tau_on)
+        q_off = 1.0 - e1_off
+        q_on = 1.0 - e1_on
         es = acc[i, A_ESRC]
         ed = acc[i, A_EDEV]
         el = acc[i, A_ELOAD]
-        kk = 0
-        ks = 0
-        u = drive[0, col]
-        J = u * gL if mode == 0 else u
-        for k in range(n_steps):
-            if ks == stride:  # next drive sample (counter instead of a division per step)
-                ks = 0
-                if kk < nsamp - 1:
-                    kk += 1
-                u = drive[kk, col]
-                J = u * gL if mode == 0 else u
-            ks += 1
-            t = t0 + k * dt
-            if row >= 0 and k % rec_every == 0:
-                R = r_on if metal > 0.5 else roff
-                s = k // rec_every
-                trace[row, s, TR_V] = V
-                trace[row, s, TR_I] = V / R
-                trace[row, s, TR_T] = math.nan
-                trace[row, s, TR_R] = R
-                trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
-            # fast path: no threshold crossing in this step (V(t) is monotone within a leg), using the
-            # per-neuron decay factors of the two states; the event loop below handles crossings exactly
-            if metal > 0.5:
-                G, tau, e1, e2 = G_on, tau_on, e1_on, e2_on
+        k = np.int64(0)
+        while k < n_steps:
+            kk = k // stride
+            seg_end = np.int64(n_steps)
+            if kk >= nsamp - 1:
+                kk = nsamp - 1
             else:
-                G, tau, e1, e2 = G_off, tau_off, e1_off, e2_off
+                seg_end = min(seg_end, (kk + 1) * stride)
+            u = drive[kk, col]
+            J = u * gL if mode == 0 else u
+            if row >= 0:
+                if k % rec_every == 0:
+                    R = r_on if metal > 0.5 else roff
+                    s = k // rec_every
+                    trace[row, s, TR_V] = V
+                    trace[row, s, TR_I] = V / R
+                    trace[row, s, TR_T] = math.nan
+                    trace[row, s, TR_R] = R
+                    trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
+                seg_end = min(seg_end, (k // rec_every + 1) * rec_every)
+            # steps k .. seg_end-1 without a crossing: a <- q a (V(t) is monotone within a leg)
+            if metal > 0.5:
+                G, tau, e1, e2, q, thr = G_on, tau_on, e1_on, e2_on, q_on, v_h
+            else:
+                G, tau, e1, e2, q, thr = G_off, tau_off, e1_off, e2_off, q_off, vth
             Vinf = J / G
             a = V - Vinf
-            V1 = Vinf + a * (1.0 - e1)
-            if (metal < 0.5 and V < vth and V1 < vth) or (metal > 0.5 and V > v_h and V1 > v_h):
-                iV = Vinf * dt + a * tau * e1
-                iV2 = Vinf * Vinf * dt + 2.0 * Vinf * a * tau * e1 + 0.5 * a * a * tau * e2
+            a_thr = thr - Vinf
+            S1 = 0.0
+            S2 = 0.0
+            k0 = k
+            if metal > 0.5:
+                if V > thr:
+                    while k < seg_end:
+                        a1 = a * q
+                        if not a1 > a_thr:
+                            break
+                        S1 += a
+                        S2 += a * a
+                        a = a1
+                        k += 1
+            else:
+                if V < thr:
+                    while k < seg_end:
+                        a1 = a * q
+                        if not a1 < a_thr:
+                            break
+                        S1 += a
+                        S2 += a * a
+                        a = a1
+                        k += 1
+            m = k - k0
+            if m > 0:
+                span = m * dt
+                iV = Vinf * span + tau * e1 * S1
+                iV2 = Vinf * Vinf * span + 2.0 * Vinf * tau * e1 * S1 + 0.5 * tau * e2 * S2
                 ed += iV2 * (G - gL)
                 if mode == 0:
-                    es += u * gL * (u * dt - iV)
-                    el += gL * (u * u * dt - 2.0 * u * iV + iV2)
+                    es += u * gL * (u * span - iV)
+                    el += gL * (u * u * span - 2.0 * u * iV + iV2)
                 else:
                     es += u * iV
                     el += gL * iV2
-                V = V1
-                continue
-            acc[i, A_ESRC] = es
-            acc[i, A_EDEV] = ed
-            acc[i, A_ELOAD] = el
-            t_done = 0.0
-            for _ev in range(_MAX_EVENTS_PER_STEP):
-                rem = dt - t_done
-                if rem <= 0.0:
-                    break
-                R = r_on if metal > 0.5 else roff
-                G = gL + 1.0 / R
-                Vinf = J / G
-                tau = C / G
-                tc = math.inf
-                if metal < 0.5:
-                    if V >= vth:
-                        tc = 0.0
-                    elif Vinf > vth:
-                        tc = tau * math.log((Vinf - V) / (Vinf - vth))
-                else:
-                    if V <= v_h:
-                        tc = 0.0
-                    elif Vinf < v_h:
-                        tc = tau * math.log((V - Vinf) / (v_h - Vinf))
-                if tc <= rem:
-                    if tc > 0.0:
-                        _, iV, iV2 = leg(V, Vinf, tau, tc)
-                        energies(acc, i, mode, u, gL, R, tc, iV, iV2)
-                    t_done += tc
-                    te = t + t_done
-                    if metal < 0.5:
-                        V = vth if tc > 0.0 else V
-                        on_spike(acc, i, te, V, t_settle)
-                        metal = 1.0
-                        if c2c_rel > 0.0:
-                            rng, xi = rng_normal(rng)
-                            vth = v_th[i] * (1.0 + c2c_rel * xi)
-                    else:
-                        V = v_h if tc > 0.0 else V
-                        on_return(acc, i, te, V, t_settle)
-                        metal = 0.0
-                else:
-                    V1, iV, iV2 = leg(V, Vinf, tau, rem)
-                    energies(acc, i, mode, u, gL, R, rem, iV, iV2)
-                    V = V1
-                    t_done = dt
-            es = acc[i, A_ESRC]
-            ed = acc[i, A_EDEV]
-            el = acc[i, A_ELOAD]
+                V = Vinf + a
+            if k < seg_end:  # a threshold is crossed in step k
+                acc[i, A_ESRC] = es
+                acc[i, A_EDEV] = ed
+                acc[i, A_ELOAD] = el
+                V, metal, vth, rng = _pwl_event_step(i, t0 + k * dt, dt, mode, u, J, gL, C, roff, r_on, vth0, v_h,
+                                                     c2c_rel, t_settle, V, metal, vth, rng, acc)
+                es = acc[i, A_ESRC]
+                ed = acc[i, A_EDEV]
+                el = acc[i, A_ELOAD]
+                k += 1
         acc[i, A_ESRC] = es
         acc[i, A_EDEV] = ed
         acc[i, A_ELOAD] = el

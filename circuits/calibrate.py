@@ -8,7 +8,10 @@ the standard errors from the Jacobian at the optimum, :math:`\mathrm{cov} = s^2 
 Data files (CSV, ``#`` comments allowed; the columns decide the kind):
 
 * frequency: ``frequency_hz`` with ``v_in_v`` and ``r_load_ohm`` (optional ``capacitance_f``, ``series``):
-  residual ``log f_model - log f_meas``; a non-oscillating model point costs ``log(f_floor/f_meas)``.
+  residual ``log f_model - log f_meas``; a non-oscillating model point costs ``log(f_floor/f_meas)`` minus its
+  (negative) log distance to the static oscillation window (:func:`window_margin`), so the optimiser is led into
+  the window. The simulated time is fixed by the data (15 settled periods of the slowest measurement, one batched
+  ``simulate`` call per evaluation) and the start is physical (:func:`physical_start`).
 * R-T: ``T_K``, ``R_ohm`` (optional ``branch``: 1 heating, -1 cooling): residual ``log R``.
 * I-V: ``I_A``, ``V_V`` (steady state, heating branch below threshold / cooling branch above): residual in V.
 

@@ -1,60 +1,53 @@
-"""Neuron parameters by preset name, through the circuit layer when it is available.
+"""Neuron parameters by device preset, derived from circuit simulations (:mod:`vo2neuro.snn.circuit_neuron`).
 
-``neuron_params_for_preset(name)`` asks ``vo2neuro.circuits.neuron_abstraction.from_circuit(name)`` for the
-neuron record of the preset's circuit (derived from the device physics there, never re-derived here). Until that
-module exists the known presets fall back to :data:`PLACEHOLDER`, with a one-line warning on stderr.
+``neuron_params_for_preset(name)`` runs :func:`~vo2neuro.snn.circuit_neuron.neuron_from_circuit` on the preset's
+device in the default network circuit (``NETWORK_CIRCUIT``: R_L 12 kOhm, C 145.35 pF, 300 K, supply at 0.8 of
+the onset) and returns the fitted neuron; results are cached per process (a derivation takes a few seconds).
 """
 from __future__ import annotations
 
-import importlib
-import sys
+import dataclasses
+from functools import lru_cache
 
 from vo2neuro._units import ParameterError
 from vo2neuro.snn.params import VO2NeuronParams
 
-__all__ = ["KNOWN_PRESETS", "PLACEHOLDER", "neuron_params_for_preset"]
+__all__ = ["neuron_params_for_preset", "circuit_neuron_for_preset", "preset_names", "EXAMPLE_NEURON"]
 
-#: Preset names, mirroring the device parameter sets of ``vo2neuro.device.parameter_sets``.
-KNOWN_PRESETS: tuple[str, ...] = ("vo2", "vo2x", "zhang2024")
-
-#: Placeholder values representative of a VO2 oscillator neuron: the node capacitance and load of the Zhang et
-#: al. (2024) thermal-neuristor circuit (145.35 pF, 12 kOhm), current drive (v_bias = 0), assumed switching
-#: voltages 5 V / 2 V, a 0.5 us metallic phase and a 2 mA latch current. *Assumed*, not derived: they stand in
-#: until ``from_circuit`` provides the real ones.
-PLACEHOLDER = VO2NeuronParams(capacitance=145.35e-12, r_leak=12e3, v_bias=0.0, v_th=5.0, v_h=2.0,
-                              t_ref=0.5e-6, i_max=2e-3, dt=0.1e-6)
-
-_CIRCUIT_MODULE = "vo2neuro.circuits.neuron_abstraction"
+#: A hand-written neuron for documentation examples and unit tests of the neuron mechanics only (fast, no
+#: circuit simulation): the Zhang et al. 2024 node capacitance and load, assumed 5 V / 2 V switching voltages,
+#: 0.5 us refractory time and 2 mA latch. Networks use :func:`neuron_params_for_preset`.
+EXAMPLE_NEURON = VO2NeuronParams(capacitance=145.35e-12, r_leak=12e3, v_bias=0.0, v_th=5.0, v_h=2.0,
+                                 t_ref=0.5e-6, i_max=2e-3, dt=0.1e-6)
 
 
-def neuron_params_for_preset(name: str, *, dt: float | None = None, warn=None) -> VO2NeuronParams:
-    """Neuron parameters of preset ``name`` (SI), from ``from_circuit`` when available.
+def preset_names() -> list[str]:
+    """Device presets a neuron can be derived from (``vo2neuro presets``)."""
+    from vo2neuro.device import preset_names as names
 
-    Parameters
-    ----------
-    name : str
-        A preset (``KNOWN_PRESETS``, or any name ``neuron_abstraction.preset_names()`` lists once it exists).
-    dt : float or None
-        Override of the network time step [s].
-    warn : file-like or None
-        Where the fallback warning goes (default ``sys.stderr``).
+    return names()
+
+
+@lru_cache(maxsize=32)
+def circuit_neuron_for_preset(name: str, delta: float | None = None):
+    """The :class:`~vo2neuro.snn.circuit_neuron.CircuitNeuron` of preset ``name`` (cached)."""
+    from vo2neuro.snn.circuit_neuron import NETWORK_CIRCUIT, neuron_from_circuit
+
+    if name not in preset_names():
+        raise ParameterError(f"preset: unknown name {name!r}; valid: {', '.join(preset_names())}")
+    kw = dict(NETWORK_CIRCUIT)
+    if name == "zhang2024":
+        kw["ambient"] = 325.0  # the published bath temperature of that fit
+    return neuron_from_circuit(name, delta=delta, **kw)
+
+
+def neuron_params_for_preset(name: str, *, dt: float | None = None, delta: float | None = None) -> VO2NeuronParams:
+    """Network neuron of preset ``name`` derived from its circuit (SI); ``dt`` overrides the time step [s].
 
     Raises
     ------
     ParameterError
-        Unknown preset name (the message lists the valid ones).
+        Unknown preset name (the message lists the valid ones), or a device that does not oscillate.
     """
-    try:
-        mod = importlib.import_module(_CIRCUIT_MODULE)
-    except ImportError:
-        mod = None
-    valid = tuple(sorted(mod.preset_names())) if mod is not None and hasattr(mod, "preset_names") \
-        else KNOWN_PRESETS
-    if name not in valid:
-        raise ParameterError(f"preset: unknown name {name!r}; valid: {', '.join(valid)}")
-    overrides = {} if dt is None else {"dt": dt}
-    if mod is None:
-        print(f"vo2neuro: warning: {_CIRCUIT_MODULE} not available; preset {name!r} uses the placeholder "
-              "neuron parameters of vo2neuro.snn.presets.PLACEHOLDER", file=warn or sys.stderr)
-        return VO2NeuronParams.from_record(PLACEHOLDER, **overrides)
-    return VO2NeuronParams.from_record(mod.from_circuit(name), **overrides)
+    p = circuit_neuron_for_preset(name, delta).params
+    return dataclasses.replace(p, dt=float(dt)) if dt is not None else p

@@ -126,7 +126,7 @@ class TrainConfig:
     slope: float = 2.0
     init_gain_input: float = 4.0
     init_gain_spiking: float = 12.0
-    preset: str = "zhang2024"
+    preset: str = "vo2x"
     neuron: VO2NeuronParams | None = None
     seed: int = 0
     device: str = "cpu"
@@ -234,9 +234,9 @@ class Trainer:
 
     Examples
     --------
-    >>> from vo2neuro.snn.presets import PLACEHOLDER
+    >>> from vo2neuro.snn.presets import EXAMPLE_NEURON
     >>> cfg = TrainConfig(dataset="digits", epochs=1, hidden=(16,), steps=5, out_dir=tempfile.mkdtemp(),
-    ...                   progress=False, neuron=PLACEHOLDER)
+    ...                   progress=False, neuron=EXAMPLE_NEURON)
     >>> 0.0 <= Trainer(cfg).fit().test_accuracy <= 1.0
     True
     """

@@ -5,6 +5,7 @@ import argparse
 import json
 
 import pytest
+import torch
 
 from vo2neuro._units import ParameterError
 from vo2neuro.cli_snn import register
@@ -26,7 +27,12 @@ def test_train_json(tmp_path, capsys):
     assert {"test_accuracy", "epochs", "train_seconds", "checkpoint"} <= set(d)
     assert d["epochs"] == 1 and 0.0 <= d["test_accuracy"] <= 1.0
     assert (tmp_path / "checkpoint.pt").is_file()
-    assert "placeholder" in out.err  # until circuits.neuron_abstraction exists
+    from vo2neuro.snn.presets import neuron_params_for_preset
+
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert "warning" not in out.err
+    # the network's neuron is the one derived from the zhang2024 circuit, not a hand-set one
+    assert ck["neuron"] == neuron_params_for_preset("zhang2024").to_dict()
     # --resume with everything done returns the same result without training
     args = _parser().parse_args(["train", "--epochs", "1", "--hidden", "16", "--steps", "5", "--out",
                                  str(tmp_path), "--seed", "1", "--resume", "--json"])

@@ -1,0 +1,212 @@
+"""Calibration (issue 6): fits to measured and synthetic data, bad inputs, parameter-file round trip.
+
+Reference data: Duan et al. (2022) epitaxial VO2 oscillator frequencies (``data/duan2022_frequency.csv``,
+vo2_physics.md section 9.1) and the published V_th ~ 1.4 V, R_on ~ 500 Ohm; synthetic R-T data from the
+model with known parameters and seeded noise.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from vo2neuro._units import ParameterError
+from vo2neuro.circuits.calibrate import (calibrate, frequency_duration, load_measurements, predict_frequency,
+                                         window_margin, write_parameter_file)
+from vo2neuro.data import path as data_path
+from vo2neuro.device import get_parameters, resistance_at, static_iv
+
+AMBIENT = 300.0
+FIT = ["R_0", "S_e", "C_th", "capacitance"]
+
+
+def _duan_base():
+    # R_m fixed at the published on-state resistance (Duan et al.: LRS ~ 500 Ohm)
+    return dataclasses.replace(get_parameters("vo2"), R_m=500.0)
+
+
+def _series(name):
+    return load_measurements(data_path("duan2022_frequency"), series=name)[1]
+
+
+def _predict(res, cols):
+    return predict_frequency(res.device, v_in=cols["v_in_v"], r_load=cols["r_load_ohm"],
+                             capacitance=res.circuit["capacitance"], ambient=AMBIENT,
+                             duration=frequency_duration(cols["frequency_hz"]))
+
+
+@pytest.fixture(scope="module")
+def vin_fit():
+    return calibrate(_series("v_in"), _duan_base(), fit=FIT, ambient=AMBIENT, capacitance=100e-12, v_th=1.4,
+                     starts=3, seed=0)
+
+
+def test_duan_fit_of_vin_series_predicts_low_load_points(vin_fit):
+    """Fit f(V_in) at R_L = 4 kOhm; predict f(R_L) at 5 V.
+
+    Measured figures of this fit (seed 0, 3 starts): fit residuals within 14 %; predictions of the f(R_L) series
+    -13 % / +5 % / +21 % / +70 % at R_L = 3.0 / 3.6 / 4.2 / 4.8 kOhm. The electro-thermal model with the
+    Zhang R(T) shape cannot follow the steep measured fall of f towards 4.8 kOhm (f ~ R_L^-2), so the issue's
+    15 % target is met only for the two low-load points (see ``test_duan_cross_prediction_15_percent``).
+    The reverse direction (fit f(R_L), predict f(V_in)) misses 15 % too: the 4.2 V point falls outside the
+    model's oscillation window and the others are 3-16 % low.
+    """
+    res = vin_fit
+    meas = _series("v_in")["frequency_hz"]
+    assert res.kind == "frequency" and res.dof == 1
+    assert np.all(np.abs(np.expm1(res.residuals[: len(meas)])) < 0.15)
+    # the published threshold is honoured by the fitted device (independent: static I-V, not the residual)
+    assert static_iv(res.device, ambient=AMBIENT, n_points=800).v_th_v == pytest.approx(1.4, rel=0.25)
+    assert res.device.R_m == 500.0
+    other = _series("r_load")
+    f = _predict(res, other)
+    low = other["r_load_ohm"] <= 3600.0
+    assert np.all(np.abs(f[low] / other["frequency_hz"][low] - 1.0) < 0.15)
+    # every fitted parameter has a finite, positive standard error
+    assert all(np.isfinite(s) and s > 0 for s in res.stderr.values())
+
+
+def test_physical_start_is_inside_the_window():
+    """The initialisation puts the f(V_in) load lines inside the static NDR window (closed form, section 8)."""
+    from vo2neuro.circuits.calibrate import physical_start
+
+    cols = _series("v_in")
+    dev, cap = physical_start(_duan_base(), fit=FIT, cols=cols, ambient=AMBIENT, capacitance=100e-12, v_th=1.4)
+    assert np.all(window_margin(dev, v_in=cols["v_in_v"], r_load=cols["r_load_ohm"], ambient=AMBIENT) > 0)
+    assert static_iv(dev, ambient=AMBIENT, n_points=800).v_th_v == pytest.approx(1.4, rel=0.01)
+    f = predict_frequency(dev, v_in=cols["v_in_v"], r_load=cols["r_load_ohm"], capacitance=cap, ambient=AMBIENT,
+                          duration=frequency_duration(cols["frequency_hz"]))
+    # the static window is necessary, not sufficient (dynamic onset): the start oscillates at 3 of the 4 points
+    # (6 V sits at the upper edge) and the residual's window term walks the fit from there
+    assert np.sum(f > 0) >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="electro-thermal model misses the 15 % cross-prediction in both directions "
+                   "(R_L->V_in: 4.2 V point does not oscillate, others 3-16 % low; V_in->R_L: +21 %, +70 % at 4.2, 4.8 k)")
+def test_duan_cross_prediction_15_percent():
+    fits = {}
+    for fit_series, other in (("r_load", "v_in"), ("v_in", "r_load")):
+        res = calibrate(_series(fit_series), _duan_base(), fit=FIT, ambient=AMBIENT, capacitance=100e-12,
+                        v_th=1.4, starts=6, seed=1, max_nfev=120)
+        cols = _series(other)
+        fits[fit_series] = np.abs(_predict(res, cols) / cols["frequency_hz"] - 1.0)
+    assert all(np.all(err < 0.15) for err in fits.values())
+
+
+# ------------------------------------------------------------------------------------------------ R-T
+def test_rt_fit_recovers_known_parameters_within_uncertainty():
+    """Synthetic heating/cooling R-T data from known R_0, Ea_over_k, T_c with 3 % log-normal noise."""
+    true = get_parameters("vo2")
+    T = np.concatenate([np.linspace(290, 360, 36), np.linspace(360, 290, 36)])
+    br = np.concatenate([np.ones(36), -np.ones(36)])
+    R = np.array([float(resistance_at(true, t, branch="heating" if b > 0 else "cooling")) for t, b in zip(T, br)])
+    rng = np.random.default_rng(7)
+    R_noisy = R * np.exp(0.03 * rng.standard_normal(R.size))
+    start = dataclasses.replace(true, R_0=true.R_0 * 3.0, Ea_over_k=true.Ea_over_k * 0.95, T_c=true.T_c + 3.0)
+    res = calibrate({"T_K": T, "R_ohm": R_noisy, "branch": br}, start, fit=["R_0", "Ea_over_k", "T_c"],
+                    starts=2, seed=0, bounds={"Ea_over_k": (3000.0, 8000.0)}, diff_step=1e-6)
+    assert res.kind == "rt" and res.dof == 72 - 3
+    assert res.rms == pytest.approx(0.03, rel=0.3)  # residual scatter = injected noise
+    for name in ("R_0", "Ea_over_k", "T_c"):
+        assert abs(res.values[name] - getattr(true, name)) < 3.0 * res.stderr[name], name
+        assert res.stderr[name] < 0.2 * abs(getattr(true, name))
+
+
+# ------------------------------------------------------------------------------------------------ bad inputs
+def _parser():
+    from vo2neuro import cli_calibrate, cli_circuits, cli_device
+
+    p = argparse.ArgumentParser(prog="vo2neuro")
+    sub = p.add_subparsers(dest="command", required=True)
+    for mod in (cli_calibrate, cli_device, cli_circuits):
+        mod.register(sub)
+    return p
+
+
+def _run(argv, capsys):
+    args = _parser().parse_args(argv)
+    try:
+        rc = int(args.func(args) or 0)
+    except ParameterError as exc:  # what vo2neuro.cli.main does
+        print(f"vo2neuro: error: {exc}", file=sys.stderr)
+        rc = 2
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _write_rt(path, rows, header="T_K,R_ohm"):
+    path.write_text("# synthetic\n" + header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("argv_extra, needle", [
+    (["--fit", "R_0,bogus"], "bogus"),
+    (["--fit", "R_0", "--set", "R_x=5"], "R_x"),
+])
+def test_bad_fit_arguments_one_line(tmp_path, capsys, argv_extra, needle):
+    f = _write_rt(tmp_path / "rt.csv", ["300,2e5", "310,1e5", "320,5e4"])
+    rc, out, err = _run(["calibrate", "--data", str(f), "--preset", "vo2", "--quiet", *argv_extra], capsys)
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_missing_column_names_column_and_unit(tmp_path, capsys):
+    f = _write_rt(tmp_path / "f.csv", ["4000,1e6"], header="r_load_ohm,frequency_hz")
+    rc, _, err = _run(["calibrate", "--data", str(f), "--preset", "vo2", "--fit", "R_0", "--quiet"], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "v_in_v [V]" in err
+
+
+def test_non_finite_data_names_column_and_unit(tmp_path):
+    f = _write_rt(tmp_path / "rt.csv", ["300,2e5", "310,nan", "320,5e4"])
+    with pytest.raises(ParameterError, match=r"R_ohm.*\[Ohm\]"):
+        load_measurements(f)
+    with pytest.raises(ParameterError, match=r"frequency_hz.*\[Hz\]"):
+        calibrate({"frequency_hz": np.array([1e6, np.inf]), "v_in_v": np.array([5.0, 5.0]),
+                   "r_load_ohm": np.array([3e3, 4e3])}, get_parameters("vo2"), fit=["R_0"], capacitance=1e-10)
+
+
+def test_unknown_fit_parameter_api():
+    with pytest.raises(ParameterError, match="bogus.*valid"):
+        calibrate({"T_K": np.array([300.0, 310.0]), "R_ohm": np.array([2e5, 1e5])}, get_parameters("vo2"),
+                  fit=["bogus"])
+
+
+# ------------------------------------------------------------------------------------------------ round trip
+def test_parameter_file_round_trip_through_commands(tmp_path, capsys):
+    true = dataclasses.replace(get_parameters("vo2"), R_m=500.0)
+    T = np.linspace(290, 350, 25)
+    R = resistance_at(true, T, branch="heating")
+    f = tmp_path / "rt.csv"
+    f.write_text("T_K,R_ohm\n" + "\n".join(f"{t},{r}" for t, r in zip(T, R)) + "\n")
+    out_file = tmp_path / "cal.json"
+    rc, out, err = _run(["calibrate", "--data", str(f), "--preset", "vo2", "--set", "R_m=500", "--fit",
+                         "R_0,Ea_over_k", "--starts", "1", "--json", "--quiet", "-o", str(out_file)], capsys)
+    assert rc == 0, err
+    rec = json.loads(out)
+    assert rec["values"]["R_0"] == pytest.approx(true.R_0, rel=1e-3)  # exact data: the true value
+    doc = json.loads(out_file.read_text())
+    assert doc["device"]["R_m"] == 500.0 and doc["device"]["R_0"] == pytest.approx(true.R_0, rel=1e-3)
+    rc, out, err = _run(["device", "iv", "--params", str(out_file), "--ambient", "300", "--json"], capsys)
+    assert rc == 0, err
+    iv = json.loads(out)
+    ref = static_iv(true, ambient=300.0)
+    assert iv["v_th_v"] == pytest.approx(ref.v_th_v, rel=1e-3)
+    rc, out, err = _run(["neuron", "simulate", "--params", str(out_file), "--v-in", "20", "--r-load", "12k",
+                         "--capacitance", "145p", "--ambient", "300", "--duration", "5u", "--json"], capsys)
+    assert rc == 0, err
+    assert json.loads(out)["model"] == "electrothermal"
+
+
+def test_result_parameter_file_loads(tmp_path, vin_fit):
+    from vo2neuro.device.params import params_from_dict
+
+    p = write_parameter_file(vin_fit, tmp_path / "duan.json")
+    doc = json.loads(p.read_text())
+    dev = params_from_dict(doc["device"])
+    assert dev.S_e == vin_fit.device.S_e and doc["circuit"]["capacitance"] == vin_fit.circuit["capacitance"]
