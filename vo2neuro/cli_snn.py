@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from vo2neuro._cliutil import si_type
 from vo2neuro._units import ParameterError, parse_si
 
 __all__ = ["register", "cmd_train"]
@@ -33,7 +34,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Train a fully connected SNN of VO2 relaxation-oscillator neurons with surrogate gradients. "
                     "Writes checkpoint.pt, metrics.json and training_curve.png to --out.")
     p.add_argument("--dataset", default="digits", help="digits (bundled, default) or mnist")
-    p.add_argument("--preset", default="zhang2024", help="neuron preset (parameters via circuits.from_circuit)")
+    p.add_argument("--preset", default="vo2x",
+                   help="device preset; the neuron is derived from its circuit (vo2neuro.snn.circuit_neuron)")
     p.add_argument("--epochs", default=None)
     p.add_argument("--hidden", action="append", default=None,
                    help="hidden layer width; repeat for more layers")
@@ -48,7 +50,64 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_train)
+
+    h = subparsers.add_parser("hw-eval", help="run a trained network at circuit level (every neuron a VO2 circuit)")
+    h.add_argument("--checkpoint", required=True, help="checkpoint.pt written by `vo2neuro train`")
+    h.add_argument("--n-images", default="200", help="test images (default 200)")
+    h.add_argument("--d2d-sigma", type=si_type("d2d_sigma", "1", nonneg=True), default=0.05,
+                   help="relative device-to-device spread (default 0.05)")
+    h.add_argument("--c2c-sigma", type=si_type("c2c_sigma", "1", nonneg=True), default=0.0,
+                   help="relative cycle-to-cycle spread (default 0)")
+    h.add_argument("--dt", type=si_type("dt", "s", positive=True), default=20e-9, help="circuit time step [s]")
+    h.add_argument("--seed", default="0")
+    h.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(func=cmd_hw_eval)
+
+    c = subparsers.add_parser("compare", help="vo2 against vo2x: same training, hardware-level inference, table")
+    c.add_argument("--dataset", default="digits", help="digits (default) or mnist")
+    c.add_argument("--presets", nargs="+", default=["vo2", "vo2x"])
+    c.add_argument("--epochs", default=None)
+    c.add_argument("--hidden", action="append", default=None)
+    c.add_argument("--n-images", default="200")
+    c.add_argument("--d2d-sigma", type=si_type("d2d_sigma", "1", nonneg=True), default=0.05)
+    c.add_argument("--out", default="output/compare")
+    c.add_argument("--data-dir", default=None)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_compare)
     return p
+
+
+def cmd_hw_eval(args) -> int:
+    """Handler of ``vo2neuro hw-eval``."""
+    from vo2neuro.snn.hardware import hw_eval
+
+    res = hw_eval(args.checkpoint, n_images=_int("n-images", args.n_images), d2d_sigma=args.d2d_sigma,
+                  c2c_sigma=args.c2c_sigma, seed=_int("seed", args.seed, minimum=0), dt_circuit=args.dt,
+                  data_dir=args.data_dir, progress=not args.json)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+    else:
+        for k, v in res.to_dict().items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    """Handler of ``vo2neuro compare``."""
+    from vo2neuro.snn.compare import compare_presets
+
+    kw = {}
+    if args.epochs is not None:
+        kw["epochs"] = _int("epochs", args.epochs)
+    if args.hidden:
+        kw["hidden"] = tuple(_int("hidden", h) for h in args.hidden)
+    if args.data_dir:
+        kw["data_dir"] = args.data_dir
+    res = compare_presets(args.presets, dataset=args.dataset, out=args.out, n_images=_int("n-images", args.n_images),
+                          d2d_sigma=args.d2d_sigma, **kw)
+    print(json.dumps(res.to_dict(), indent=2) if args.json else res.table_md())
+    return 0
 
 
 def _config(args):

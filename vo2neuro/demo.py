@@ -72,12 +72,9 @@ def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"skipped": []}
     sections = [("device", device_section)]
-    try:
-        from vo2neuro import demo_sections  # circuit and network sections, added as those layers land
-    except ImportError:
-        demo_sections = None
-    if demo_sections is not None:
-        sections += demo_sections.SECTIONS
+    from vo2neuro import demo_sections  # circuit and (with torch) network sections
+
+    sections += demo_sections.SECTIONS
     for name, fn in sections:
         t0 = time.perf_counter()
         _log(f"[demo] {name} ...")

@@ -60,6 +60,8 @@ SECTIONS = [("neuron", neuron_section)]
 
 try:  # the network sections need torch (vo2neuro[torch]); without it the demo stops after the circuits
     from vo2neuro.demo_network import SECTIONS as _NET_SECTIONS
-except ImportError:
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
     _NET_SECTIONS = []
 SECTIONS += _NET_SECTIONS
