@@ -460,7 +460,7 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams, *, drive: str = "v
     >>> dev = PWLDeviceParams(r_off=100.2e3, r_on=990.0, v_th=1.99, v_h=1.0)
     >>> r = simulate(dev, v_in=14.0, r_load=47e3, capacitance=300e-12, duration=50e-6)
     >>> round(float(r.frequency_hz[0]) / 1e3)
-    704
+    696
     """
     dev = resolve_device(device)
     check_drive(drive)

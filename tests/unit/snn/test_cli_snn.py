@@ -34,8 +34,9 @@ def test_train_json(tmp_path, capsys):
     # the network's neuron is the one derived from the zhang2024 circuit, not a hand-set one
     assert ck["neuron"] == neuron_params_for_preset("zhang2024").to_dict()
     # --resume with everything done returns the same result without training
-    args = _parser().parse_args(["train", "--epochs", "1", "--hidden", "16", "--steps", "5", "--out",
-                                 str(tmp_path), "--seed", "1", "--resume", "--json"])
+    args = _parser().parse_args(["train", "--dataset", "digits", "--preset", "zhang2024", "--epochs", "1",
+                                 "--hidden", "16", "--steps", "5", "--out", str(tmp_path), "--seed", "1", "--resume",
+                                 "--json"])
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out)["test_accuracy"] == d["test_accuracy"]
 
