@@ -117,7 +117,7 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     if cfg.encoding != "current":
         raise ParameterError(f"checkpoint: encoding {cfg.encoding!r} is not supported at hardware level; train with "
                              "--encoding current [-]")
-    cn = circuit_neuron_for_preset(cfg.preset)
+    cn = circuit_neuron_for_preset(cfg.preset, cfg.delta)
     if cfg.neuron is not None or ck["neuron"] != cn.params.to_dict():
         raise ParameterError("checkpoint: its neuron is not the one derived from the circuit of preset "
                              f"{cfg.preset!r}; hardware-level inference needs a preset-derived neuron [-]")
@@ -135,7 +135,7 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     in_cur = (x.numpy() @ lin[0][0].T + lin[0][1]) * i_rh
     weights = [W * i_rh for W, _ in lin[1:]]
     biases = [b * i_rh for _, b in lin[1:]]
-    dev = get_parameters(cfg.preset)
+    dev = get_parameters(cfg.preset, delta=cfg.delta)
     spread_k = max(dev.T_c - cn.ambient_k, 0.0)
     kw = dict(i_supply=cn.i_bias_a, r_load=cn.r_load_ohm, capacitance=cn.capacitance_f, ambient=cn.ambient_k,
               window=cfg.steps * p.dt, pulse=p.dt, dt=dt_circuit, population=cfg.population,

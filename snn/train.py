@@ -96,6 +96,8 @@ class TrainConfig:
         Initial weight scales (see :mod:`vo2neuro.snn.network`).
     preset : str
         Neuron preset (``neuron_params_for_preset``), used when ``neuron`` is None.
+    delta : float or None
+        Oxygen-vacancy level replacing the preset's [-] (the neuron is re-derived from that film's circuit).
     neuron : VO2NeuronParams or None
         Explicit neuron parameters (SI); override ``preset``.
     seed : int
@@ -127,6 +129,7 @@ class TrainConfig:
     init_gain_input: float = 2.0
     init_gain_spiking: float = 12.0
     preset: str = "vo2x"
+    delta: float | None = None
     neuron: VO2NeuronParams | None = None
     seed: int = 0
     device: str = "cpu"
@@ -249,7 +252,7 @@ class Trainer:
         if cfg.device == "cuda" and not torch.cuda.is_available():
             raise ParameterError("device: 'cuda' requested but torch.cuda.is_available() is False; use cpu [-]")
         self.device = torch.device(cfg.device)
-        self.neuron = cfg.neuron if cfg.neuron is not None else neuron_params_for_preset(cfg.preset)
+        self.neuron = cfg.neuron if cfg.neuron is not None else neuron_params_for_preset(cfg.preset, delta=cfg.delta)
         self.out_dir = Path(cfg.out_dir)
         self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
         self.metrics_path = self.out_dir / METRICS_NAME
