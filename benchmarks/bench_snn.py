@@ -1,16 +1,27 @@
 """Training throughput [samples/s] of the VO2-neuron SNN vs an snntorch ``Leaky`` network of the same size and T.
 
-Both networks: ``n_in -> hidden -> n_out`` fully connected, T steps, batch B, Adam, cross-entropy on output spike
-counts, same inputs (Bernoulli rate-coded, pre-generated), same machine, same process, same thread count.
-The VO2 network applies each Linear to the whole [T, B, N] tensor and runs the neuron recursion in the fused
-kernel; the snntorch network is the tutorial pattern (Linear + Leaky per step, reset by subtraction).
+Both networks: ``n_in -> hidden -> n_out`` fully connected, T steps, batch B, Adam (lr 1e-3), cross-entropy on
+output spike counts, the same pre-generated inputs (Bernoulli rate-coded spikes) and labels, the same process
+and the same torch thread count. One "iteration" is forward + backward + optimiser step.
 
-Usage: ``python benchmarks/bench_snn.py [--hidden 256] [--steps 25] [--batch 128] [--iters 20] [--json]``
+* VO2: :class:`vo2neuro.snn.VO2MLP` with the neuron of the ``vo2x`` preset. Each Linear acts on the whole
+  ``[T, B, N]`` tensor; the neuron recursion runs in the compiled kernel (``vo2neuro.snn._fused``) when it is
+  available, else in the pure-torch fused kernel. ``--with-torch-path`` also times the pure-torch kernel.
+* snntorch: the tutorial pattern, ``Linear + snn.Leaky(beta=0.95, spike_grad=fast_sigmoid(slope=25))`` per
+  step in a Python loop over T (reset by subtraction).
+
+Method: per thread count, the extension is built/loaded and every model warmed up (``--warmup`` iterations,
+excluded) first; then ``--repeats`` rounds, each timing ``--iters`` iterations of every model, alternating the
+order between rounds so that load changes on a shared machine hit all alike. Reported: the median samples/s of
+each model over the rounds and the median of the per-round ratios VO2/snntorch (paired, robust to load drift).
+
+Usage: ``python benchmarks/bench_snn.py [--threads 1,2] [--hidden 256] [--steps 25] [--batch 128] [--json]``
 """
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 
@@ -44,21 +55,61 @@ class _LeakyNet(torch.nn.Module):
         return torch.stack(rec)
 
 
-def _throughput(net, x, y, iters, warmup=3):
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+class _Trainer:
+    """One model with its optimiser; ``run(n)`` times n iterations and returns samples/s."""
 
-    def step():
-        loss = F.cross_entropy(net(x).sum(0), y)
-        opt.zero_grad(set_to_none=True)
+    def __init__(self, net, x, y, *, pure_torch=False):
+        self.net, self.x, self.y, self.pure_torch = net, x, y, pure_torch
+        self.opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    def _step(self):
+        loss = F.cross_entropy(self.net(self.x).sum(0), self.y)
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        self.opt.step()
 
-    for _ in range(warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    return iters * x.shape[1] / (time.perf_counter() - t0)
+    def run(self, iters):
+        from unittest import mock
+
+        from vo2neuro.snn import neuron
+        ctx = mock.patch.object(neuron, "_compiled_ops_for", lambda *a: None) if self.pure_torch else _nullctx()
+        with ctx:
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                self._step()
+            return iters * self.x.shape[1] / (time.perf_counter() - t0)
+
+
+class _nullctx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _bench_threads(a, threads, x, y):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    models = {"vo2": _Trainer(_vo2_net(a.n_in, a.hidden, a.n_out), x, y),
+              "snntorch_leaky": _Trainer(_LeakyNet(a.n_in, a.hidden, a.n_out), x, y)}
+    if a.with_torch_path:
+        models["vo2_pure_torch"] = _Trainer(_vo2_net(a.n_in, a.hidden, a.n_out), x, y, pure_torch=True)
+    for m in models.values():
+        m.run(a.warmup)
+    rates: dict[str, list[float]] = {k: [] for k in models}
+    names = list(models)
+    for r in range(a.repeats):
+        for k in (names if r % 2 == 0 else names[::-1]):
+            rates[k].append(models[k].run(a.iters))
+    res = {f"{k}_samples_per_s": statistics.median(v) for k, v in rates.items()}
+    res["ratio"] = statistics.median(v / s for v, s in zip(rates["vo2"], rates["snntorch_leaky"]))
+    if a.with_torch_path:
+        res["speedup_vs_pure_torch"] = statistics.median(
+            v / s for v, s in zip(rates["vo2"], rates["vo2_pure_torch"]))
+    res["threads"] = threads
+    res["rounds"] = {k: [round(v, 1) for v in vs] for k, vs in rates.items()}
+    return res
 
 
 def main(argv=None) -> int:
@@ -68,29 +119,35 @@ def main(argv=None) -> int:
     ap.add_argument("--n-out", type=int, default=10)
     ap.add_argument("--steps", type=int, default=25)
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--repeats", type=int, default=3, help="alternating repeats; the best of each is reported")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--iters", type=int, default=10, help="iterations per timed round")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed iterations per model and thread count")
+    ap.add_argument("--repeats", type=int, default=7, help="alternating timed rounds; medians are reported")
+    ap.add_argument("--threads", default="1,2", help="comma-separated torch thread counts")
+    ap.add_argument("--with-torch-path", action="store_true", help="also time the pure-torch VO2 kernel")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
+    from vo2neuro.snn import _fused
+    t0 = time.perf_counter()
+    kernel = _fused.status()
+    kernel["first_use_s"] = time.perf_counter() - t0
     torch.manual_seed(0)
     x = (torch.rand(a.steps, a.batch, a.n_in) < 0.2).float()
     y = torch.randint(0, a.n_out, (a.batch,))
-    vo2, leaky = _vo2_net(a.n_in, a.hidden, a.n_out), _LeakyNet(a.n_in, a.hidden, a.n_out)
-    best_vo2 = best_leaky = 0.0
-    for _ in range(a.repeats):  # alternate so that load changes hit both alike
-        best_vo2 = max(best_vo2, _throughput(vo2, x, y, a.iters))
-        best_leaky = max(best_leaky, _throughput(leaky, x, y, a.iters))
-    res = {"vo2_samples_per_s": best_vo2, "snntorch_leaky_samples_per_s": best_leaky,
-           "ratio": best_vo2 / best_leaky, "hidden": a.hidden, "steps": a.steps, "batch": a.batch,
-           "n_in": a.n_in, "threads": a.threads, "torch": torch.__version__}
+    runs = [_bench_threads(a, int(n), x, y) for n in a.threads.split(",")]
+    res = {"runs": runs, "kernel": kernel, "hidden": a.hidden, "steps": a.steps, "batch": a.batch,
+           "n_in": a.n_in, "n_out": a.n_out, "iters": a.iters, "repeats": a.repeats, "torch": torch.__version__}
     if a.json:
         json.dump(res, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print(f"VO2 {best_vo2:.0f} samples/s, snntorch Leaky {best_leaky:.0f} samples/s, "
-              f"ratio {best_vo2 / best_leaky:.2f}x ({a.n_in}-{a.hidden}-{a.n_out}, T={a.steps}, B={a.batch})")
+        k = "compiled kernel" if kernel["available"] else f"pure-torch kernel ({kernel['error']})"
+        print(f"{a.n_in}-{a.hidden}-{a.n_out}, T={a.steps}, B={a.batch}; VO2 uses the {k}, "
+              f"first use {kernel['first_use_s']:.2f} s")
+        for r in runs:
+            extra = (f", pure-torch VO2 {r['vo2_pure_torch_samples_per_s']:.0f} samples/s "
+                     f"(compiled {r['speedup_vs_pure_torch']:.2f}x)" if a.with_torch_path else "")
+            print(f"threads={r['threads']}: VO2 {r['vo2_samples_per_s']:.0f} samples/s, snntorch Leaky "
+                  f"{r['snntorch_leaky_samples_per_s']:.0f} samples/s, ratio {r['ratio']:.2f}x{extra}")
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -31,8 +32,8 @@ from torch import nn
 
 from vo2neuro._units import ParameterError
 
-__all__ = ["fold_batchnorm", "IFNeuron", "SpikingNetwork", "convert", "ConversionResult", "accuracy_vs_steps",
-           "NEURONS"]
+__all__ = ["fold_batchnorm", "IFNeuron", "VO2Activation", "VO2RateNeuron", "SpikingNetwork", "convert",
+           "prepare_vo2", "ConversionResult", "accuracy_vs_steps", "NEURONS"]
 
 _RELU_MODULES = (nn.ReLU, nn.ReLU6)
 _RELU_FUNCS = (F.relu, torch.relu, F.relu6)
@@ -137,6 +138,84 @@ class IFNeuron(nn.Module):
         return s * self.threshold
 
 
+def _vo2_rate_steps(i_syn: torch.Tensor, p) -> torch.Tensor:
+    r"""Smooth spikes-per-step of the discrete VO2 neuron at synaptic current ``i_syn`` [A] (0 below rheobase).
+
+    The discrete neuron fires every :math:`n_{ref} + \lceil t_c/dt \rceil` steps,
+    :math:`t_c = \tau \ln((v_\infty - v_h)/(v_\infty - v_{th}))`; the ceiling is relaxed to
+    :math:`t_c/dt + 1/2` (its mean over a uniform phase) so the rate is differentiable for fine-tuning.
+    """
+    v_inf = p.v_bias + i_syn * p.r_leak
+    ok = v_inf > p.v_th
+    safe = torch.where(ok, v_inf, torch.full_like(v_inf, p.v_th + 1.0))
+    t_c = p.tau * torch.log((safe - p.v_h) / (safe - p.v_th))
+    smooth = torch.where(ok, 1.0 / (p.n_ref + t_c / p.dt + 0.5), torch.zeros_like(v_inf))
+    # forward: the exact staircase of the discrete neuron; backward: the smooth relaxation (straight-through)
+    exact = torch.where(ok, 1.0 / (p.n_ref + torch.ceil(t_c / p.dt).clamp_min(1.0)), torch.zeros_like(v_inf))
+    return smooth + (exact - smooth).detach()
+
+
+class VO2Activation(nn.Module):
+    r"""The VO2 neuron's rate as an ANN activation (for fine-tuning before conversion to VO2 neurons).
+
+    .. math:: \phi(x) = \theta\, r(I(x)) / r(I_{top}),\qquad I(x) = I_{top}\, x/\theta
+
+    with :math:`r` the neuron's spikes per step (:func:`_vo2_rate_steps`) and :math:`I_{top}` the synaptic current
+    of the circuit's highest frequency (top of the operating range): :math:`\phi(\theta) = \theta`, zero below
+    the rheobase, concave above, saturating near :math:`\theta` like the device.
+    """
+
+    def __init__(self, threshold: float, p, i_top: float) -> None:
+        super().__init__()
+        if not threshold > 0:
+            raise ParameterError(f"threshold must be > 0 [activation units], got {threshold}")
+        self.threshold, self.p, self.i_top = float(threshold), p, float(i_top)
+        self.r_top = float(_vo2_rate_steps(torch.tensor(self.i_top, dtype=torch.float64), p))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        i = self.i_top * x.clamp(0.0, self.threshold) / self.threshold
+        return self.threshold * _vo2_rate_steps(i, self.p).to(x.dtype) / self.r_top
+
+
+class VO2RateNeuron(nn.Module):
+    """A VO2 oscillator neuron (device-derived, :mod:`vo2neuro.snn`) replacing an activation in a converted net.
+
+    The input ``x`` per step (activation units) drives the synaptic current ``I = I_top x / theta`` (signed); the neuron
+    integrates with the exact discrete dynamics of :func:`vo2neuro.snn.neuron.vo2_step` (leak, reset to
+    ``v_h``, refractory steps, latch) and each spike carries ``theta / r_top``, so its mean output approximates
+    :class:`VO2Activation`. State lives for one :class:`SpikingNetwork` call.
+    """
+
+    def __init__(self, threshold: float, p, i_top: float, *, tau_syn_steps: float = 8.0) -> None:
+        super().__init__()
+        self.act = VO2Activation(threshold, p, i_top)
+        self.threshold, self.p = self.act.threshold, p
+        self.k_syn = 1.0 - math.exp(-1.0 / tau_syn_steps) if tau_syn_steps > 0 else 1.0
+        self.state = None
+        self.syn = None
+        self.spikes = 0.0
+
+    def reset(self) -> None:
+        self.state = None
+        self.syn = None
+        self.spikes = 0.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from vo2neuro.snn.neuron import initial_state, vo2_step
+
+        # first-order synaptic filter (an RC synapse, tau_syn_steps steps): the leaky VO2 node (tau ~ dt) would
+        # otherwise answer each one-step presynaptic pulse on its own instead of integrating the spike train
+        xs = x.double()
+        self.syn = xs if self.syn is None or self.syn.shape != xs.shape else self.syn + self.k_syn * (xs - self.syn)
+        # signed: inhibitory input discharges the node, as a synaptic current does in the circuit
+        i = self.act.i_top * self.syn / self.threshold
+        if self.state is None or self.state.v.shape != i.shape:
+            self.state = initial_state(i, self.p)
+        z, self.state = vo2_step(i, self.state, self.p)
+        self.spikes += float(z.sum())
+        return (z * (self.threshold / self.act.r_top)).to(x.dtype)
+
+
 #: Neuron models a ReLU can be replaced with (name -> factory(threshold)).
 NEURONS: dict[str, Callable[[float], nn.Module]] = {"if": IFNeuron}
 
@@ -203,7 +282,7 @@ def _check_convertible(gm: fx.GraphModule) -> None:
     for node in gm.graph.nodes:
         if node.op == "call_module":
             m = modules[node.target]
-            if not isinstance(m, (*_SAFE_MODULES, *_RELU_MODULES)):
+            if not isinstance(m, (*_SAFE_MODULES, *_RELU_MODULES, VO2Activation)):
                 raise ParameterError(f"model: layer {node.target!r} ({type(m).__name__}) is not rate-convertible "
                                      "(only ReLU/ReLU6 nonlinearities and linear layers) [-]")
         elif node.op == "call_function":
@@ -214,56 +293,38 @@ def _check_convertible(gm: fx.GraphModule) -> None:
                 raise ParameterError(f"model: operation {node.target!r} is not rate-convertible [-]")
 
 
-def convert(model: nn.Module, calibration: torch.Tensor | Iterable[torch.Tensor], *, steps: int = 64,
-            percentile: float = 99.99, neuron: str = "if") -> ConversionResult:
-    """Convert a ReLU network to a rate-coded spiking network.
-
-    Parameters
-    ----------
-    model : nn.Module
-        Trained ANN (put into eval mode on a copy; the original is untouched).
-    calibration : tensor (N, ...) or iterable of tensors
-        Inputs for threshold balancing (a few hundred training samples suffice).
-    steps : int
-        Default number of time steps T.
-    percentile : float
-        Robust maximum of the activations used as threshold [%] (Rueckauer et al. 2017).
-    neuron : {"if"}
-        Neuron model replacing each ReLU (registry ``NEURONS``).
-    """
-    if neuron not in NEURONS:
-        raise ParameterError(f"neuron: {neuron!r} is not valid; valid: {', '.join(sorted(NEURONS))}")
-    if not 0.0 < percentile <= 100.0:
-        raise ParameterError(f"percentile must be in (0, 100] [%], got {percentile}")
-    gm = fold_batchnorm(model)
-    _check_convertible(gm)
-    batches = [calibration] if isinstance(calibration, torch.Tensor) else list(calibration)
-    # Record activations at every ReLU output.
-    records: dict[str, list[torch.Tensor]] = {}
-    relu_nodes = [n for n in gm.graph.nodes if (n.op == "call_module" and isinstance(
-        dict(gm.named_modules())[n.target], _RELU_MODULES)) or (n.op == "call_function" and n.target in _RELU_FUNCS)]
-    if not relu_nodes:
-        raise ParameterError("model: no ReLU to replace; nothing to convert [-]")
-    names = {n: f"neuron_{i}" for i, n in enumerate(relu_nodes)}
-    caps: dict[str, float] = {}
+def _relu_sites(gm: fx.GraphModule) -> list[fx.Node]:
     modules = dict(gm.named_modules())
-    for n in relu_nodes:
-        is6 = (n.op == "call_module" and isinstance(modules[n.target], nn.ReLU6)) or n.target is F.relu6
-        caps[names[n]] = 6.0 if is6 else float("inf")
-    interp = _Recorder(gm, {n.name: names[n] for n in relu_nodes}, records)
+    return [n for n in gm.graph.nodes
+            if (n.op == "call_module" and isinstance(modules[n.target], (*_RELU_MODULES, VO2Activation)))
+            or (n.op == "call_function" and n.target in _RELU_FUNCS)]
+
+
+def _balance(gm: fx.GraphModule, sites: list[fx.Node], calibration, percentile: float) -> dict[str, float]:
+    """Robust-maximum thresholds of the activations at ``sites`` (ReLU6 capped at 6)."""
+    batches = [calibration] if isinstance(calibration, torch.Tensor) else list(calibration)
+    modules = dict(gm.named_modules())
+    names = {n: f"neuron_{i}" for i, n in enumerate(sites)}
+    records: dict[str, list[torch.Tensor]] = {}
+    interp = _Recorder(gm, {n.name: names[n] for n in sites}, records)
     with torch.no_grad():
         for xb in batches:
             interp.run(xb)
-    thresholds: dict[str, float] = {}
-    for key, vals in records.items():
-        a = torch.cat([v.flatten() for v in vals])
+    out: dict[str, float] = {}
+    for n in sites:
+        key = names[n]
+        a = torch.cat([v.flatten() for v in records[key]])
         pos = a[a > 0]
         theta = float(torch.quantile(pos[: 2**24], percentile / 100.0)) if pos.numel() else 1.0
-        thresholds[key] = min(max(theta, 1e-6), caps[key])
-    # Replace every ReLU node by a neuron module.
-    for n in relu_nodes:
-        key = names[n]
-        gm.add_submodule(key, NEURONS[neuron](thresholds[key]))
+        is6 = (n.op == "call_module" and isinstance(modules[n.target], nn.ReLU6)) or n.target is F.relu6
+        out[key] = min(max(theta, 1e-6), 6.0 if is6 else math.inf)
+    return out
+
+
+def _replace(gm: fx.GraphModule, sites: list[fx.Node], make: Callable[[str, fx.Node], nn.Module]) -> fx.GraphModule:
+    for i, n in enumerate(sites):
+        key = f"neuron_{i}"
+        gm.add_submodule(key, make(key, n))
         with gm.graph.inserting_after(n):
             new = gm.graph.call_module(key, args=(n.args[0],))
         n.replace_all_uses_with(new)
@@ -271,6 +332,66 @@ def convert(model: nn.Module, calibration: torch.Tensor | Iterable[torch.Tensor]
     gm.graph.lint()
     gm.recompile()
     gm.delete_all_unused_submodules()
+    return gm
+
+
+def prepare_vo2(model: nn.Module, calibration, vo2, *, percentile: float = 99.99) -> fx.GraphModule:
+    """The ANN with every ReLU replaced by the VO2 neuron's rate (:class:`VO2Activation`), for fine-tuning.
+
+    Thresholds come from the same percentile balancing as :func:`convert`; ``vo2`` is a
+    :class:`~vo2neuro.snn.circuit_neuron.CircuitNeuron` (the neuron and its operating range). Batch norm is folded
+    first. Train the returned module briefly (its parameters are the ANN's), then ``convert(..., neuron="vo2")``.
+    """
+    gm = fold_batchnorm(model)
+    _check_convertible(gm)
+    sites = _relu_sites(gm)
+    if not sites:
+        raise ParameterError("model: no ReLU to replace; nothing to convert [-]")
+    thetas = _balance(gm, sites, calibration, percentile)
+    return _replace(gm, sites, lambda key, n: VO2Activation(thetas[key], vo2.params, vo2.i_peak_a))
+
+
+def convert(model: nn.Module, calibration: torch.Tensor | Iterable[torch.Tensor], *, steps: int = 64,
+            percentile: float = 99.99, neuron: str = "if", vo2=None) -> ConversionResult:
+    """Convert a ReLU network to a rate-coded spiking network.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Trained ANN (put into eval mode on a copy; the original is untouched); for ``neuron="vo2"`` the output of
+        :func:`prepare_vo2` after fine-tuning (its VO2 activations keep their thresholds).
+    calibration : tensor (N, ...) or iterable of tensors
+        Inputs for threshold balancing (a few hundred training samples suffice).
+    steps : int
+        Default number of time steps T.
+    percentile : float
+        Robust maximum of the activations used as threshold [%] (Rueckauer et al. 2017).
+    neuron : {"if", "vo2"}
+        Integrate-and-fire, or the VO2 device-derived neuron (:class:`VO2RateNeuron`).
+    vo2 : CircuitNeuron, optional
+        The VO2 neuron and its operating range (required for ``neuron="vo2"``).
+    """
+    if neuron not in ("if", "vo2"):
+        raise ParameterError(f"neuron: {neuron!r} is not valid; valid: if, vo2")
+    if neuron == "vo2" and vo2 is None:
+        raise ParameterError("vo2: the VO2 neuron (vo2neuro.snn.circuit_neuron.CircuitNeuron) is required [-]")
+    if not 0.0 < percentile <= 100.0:
+        raise ParameterError(f"percentile must be in (0, 100] [%], got {percentile}")
+    gm = model if isinstance(model, fx.GraphModule) and neuron == "vo2" else fold_batchnorm(model)
+    gm = copy.deepcopy(gm).eval()
+    _check_convertible(gm)
+    sites = _relu_sites(gm)
+    if not sites:
+        raise ParameterError("model: no ReLU to replace; nothing to convert [-]")
+    modules = dict(gm.named_modules())
+    fixed = {f"neuron_{i}": modules[n.target].threshold for i, n in enumerate(sites)
+             if n.op == "call_module" and isinstance(modules[n.target], VO2Activation)}
+    thresholds = {**_balance(gm, sites, calibration, percentile), **fixed}
+    if neuron == "if":
+        make = lambda key, n: IFNeuron(thresholds[key])  # noqa: E731
+    else:
+        make = lambda key, n: VO2RateNeuron(thresholds[key], vo2.params, vo2.i_peak_a)  # noqa: E731
+    gm = _replace(gm, sites, make)
     return ConversionResult(snn=SpikingNetwork(gm, steps), thresholds=thresholds, percentile=percentile,
                             neuron=neuron)
 

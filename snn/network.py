@@ -2,7 +2,8 @@ r"""Fully connected BP-SNN of VO2 oscillator neurons.
 
 Every layer is ``Linear -> VO2Neuron``. The ``Linear`` layer acts on the whole ``[T, B, N]`` tensor in one
 matmul (synaptic currents have no memory here, so time and batch fold into one GEMM); only the neuron
-recursion loops over ``T`` (fused kernel, :func:`vo2neuro.snn.neuron.vo2_sequence`).
+recursion loops over ``T`` (fused kernel, :func:`vo2neuro.snn.neuron.vo2_sequence`: one compiled C++ loop
+per direction on CPU, :mod:`vo2neuro.snn._fused`, with a pure-torch fallback).
 
 Weight-to-current scaling. A synaptic weight is a current in units of the neuron's rheobase
 ``I_rh = (v_th - v_bias)/R_leak`` [A]: the current into neuron ``j`` is ``I_j = I_rh (sum_i W_ji x_i + b_j)``.

@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from vo2neuro._units import ParameterError
+from vo2neuro.snn import _fused
 from vo2neuro.snn.params import VO2NeuronParams
 
 __all__ = [
@@ -205,7 +206,9 @@ class _VO2Sequence(torch.autograd.Function):
         dv_{t-1} = dc_t (active_t a + 1 - active_t)
         dI_t     = dc_t active_t (1 - a) R_leak - gz_t latched_t sigma'_g(I_t)     (vectorised over T)
 
-    This equals autograd through :func:`vo2_step` (tested) at a fraction of its cost.
+    This equals autograd through :func:`vo2_step` (tested) at a fraction of its cost. It is the reference and
+    fallback path: on CPU (float32/float64) :func:`vo2_sequence` runs the same recursion in the compiled kernel
+    :class:`_VO2SequenceCompiled` (:mod:`vo2neuro.snn._fused`) when that could be built.
     """
 
     @staticmethod
@@ -259,6 +262,79 @@ class _VO2Sequence(torch.autograd.Function):
         return di, dv, None, None, None, None
 
 
+# Surrogates the compiled kernel implements (its integer code): others use the pure-torch path.
+_COMPILED_SURROGATES = {"fast_sigmoid": 0, "arctan": 1}
+
+
+class _VO2SequenceCompiled(torch.autograd.Function):
+    """:class:`_VO2Sequence` with both loops in the compiled CPU kernel of :mod:`vo2neuro.snn._fused`.
+
+    Same algebra, operation by operation (results agree to rounding). The input is ``x`` in units of ``scale``
+    amperes (``I = x * scale``, computed in the kernel exactly as ``x * scale`` in torch); the gradient returned
+    is ``dL/dx``. Only ``c`` is stored: the integrating mask is recomputed in the backward from ``c``, ``x`` and
+    ``ref0``, and ``z = c >= v_th``. Float32/float64 CPU tensors, state of the input's shape and dtype.
+    """
+
+    @staticmethod
+    def forward(ctx, x, v0, ref0, p: VO2NeuronParams, surrogate: str, k: float,  # type: ignore[override]
+                scale: float):
+        T, shape = x.shape[0], x.shape[1:]
+        m = math.prod(shape)
+        x2 = x.reshape(T, m).contiguous()
+        ref0 = ref0.reshape(m).contiguous()
+        a = p.decay
+        z, v, ref, c = _fused.ops().forward(x2, v0.reshape(m).contiguous(), ref0, scale, a, 1.0 - a,
+                                            p.v_bias, p.r_leak, p.v_th, p.v_h, float(p.n_ref), p.i_max)
+        ctx.save_for_backward(x2, c, ref0)
+        ctx.p, ctx.surrogate, ctx.k, ctx.scale, ctx.shape = p, surrogate, k, scale, x.shape
+        ref = ref.view(shape)
+        ctx.mark_non_differentiable(ref)
+        return z.view(x.shape), v.view(shape), ref
+
+    @staticmethod
+    def backward(ctx, gz, gv, _gref):  # type: ignore[override]
+        need_x, need_v = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if not (need_x or need_v):
+            return None, None, None, None, None, None, None
+        x2, c, ref0 = ctx.saved_tensors
+        p: VO2NeuronParams = ctx.p
+        a, k = p.decay, ctx.k
+        kind = _COMPILED_SURROGATES[ctx.surrogate]
+        kk = k if kind == 0 else math.pi / 2.0 * k
+        dx, dv = _fused.ops().backward(
+            None if gz is None else gz.reshape(c.shape), None if gv is None else gv.reshape(c.shape[1:]),
+            x2, c, ref0, ctx.scale, a, p.v_th, float(p.n_ref), 1.0 / (p.v_th - p.v_bias), (1.0 - a) * p.r_leak,
+            p.i_max, p.rheobase, kk, k / 2.0, kind)
+        return (dx.view(ctx.shape) if need_x else None, dv.view(ctx.shape[1:]) if need_v else None,
+                None, None, None, None, None)
+
+
+def _compiled_ops_for(x: torch.Tensor, v0: torch.Tensor, surrogate: str):
+    """The compiled kernel's ops if they apply to these tensors (and could be built), else None."""
+    if (x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64)
+            or v0.dtype != x.dtype or v0.device != x.device or surrogate not in _COMPILED_SURROGATES):
+        return None
+    return _fused.ops()
+
+
+def _sequence(x, state: VO2NeuronState | None, p: VO2NeuronParams, surrogate: str, k: float, scale: float = 1.0,
+              *, compiled: bool | None = None):
+    """The fused recursion on the current ``I = x * scale`` [A]: ``(z, v, ref)``.
+
+    Uses the compiled kernel when it applies and is available (``compiled=None``), else the pure-torch
+    :class:`_VO2Sequence`; ``compiled=True/False`` forces a path (tests, benchmarks).
+    """
+    if state is None:
+        state = initial_state(x[0], p)
+    v0, ref0 = state.v, state.ref.to(x.dtype)
+    use = _compiled_ops_for(x, v0, surrogate) is not None if compiled is None else compiled
+    if use:
+        shape = x.shape[1:]
+        return _VO2SequenceCompiled.apply(x, v0.expand(shape), ref0.expand(shape), p, surrogate, k, float(scale))
+    i_seq = x if scale == 1.0 else x * scale
+    return _VO2Sequence.apply(i_seq, v0, ref0, p, surrogate, k)
+
+
 def vo2_sequence(
     i_seq: torch.Tensor,
     state: VO2NeuronState | None,
@@ -286,9 +362,7 @@ def vo2_sequence(
     k = _slope(surrogate, slope)
     if i_seq.dim() < 1 or i_seq.shape[0] < 1:
         raise ParameterError(f"i_seq must have a leading time axis of length >= 1 [A], got shape {tuple(i_seq.shape)}")
-    if state is None:
-        state = initial_state(i_seq[0], p)
-    z, v, ref = _VO2Sequence.apply(i_seq, state.v, state.ref.to(i_seq.dtype), p, surrogate, k)
+    z, v, ref = _sequence(i_seq, state, p, surrogate, k)
     return z, VO2NeuronState(v, ref)
 
 
@@ -335,7 +409,11 @@ class VO2Neuron(_VO2Base):
     """
 
     def forward(self, x: torch.Tensor, state: VO2NeuronState | None = None) -> tuple[torch.Tensor, VO2NeuronState]:
-        return vo2_sequence(x * self.current_scale, state, self.p, surrogate=self.surrogate, slope=self.slope)
+        if x.dim() < 1 or x.shape[0] < 1:
+            raise ParameterError(f"x must have a leading time axis of length >= 1 [-], got shape {tuple(x.shape)}")
+        # = vo2_sequence(x * current_scale, ...); the scaling happens inside the compiled kernel
+        z, v, ref = _sequence(x, state, self.p, self.surrogate, self.slope, self.current_scale)
+        return z, VO2NeuronState(v, ref)
 
 
 # ---------------------------------------------------------------------------------------------- closed form

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from vo2neuro._units import ParameterError
-from vo2neuro.snn.neuron import (SURROGATES, VO2Cell, VO2Neuron, VO2NeuronState, get_surrogate, initial_state,
+from vo2neuro.snn import _fused
+from vo2neuro.snn.neuron import (_sequence, SURROGATES, VO2Cell, VO2Neuron, VO2NeuronState, get_surrogate, initial_state,
                                  rate, vo2_sequence, vo2_step)
 
 
@@ -115,6 +116,85 @@ def test_fused_sequence_equals_autograd_through_step(p, surrogate):
     assert torch.allclose(st1.v, st2.v, rtol=0, atol=1e-12)
     for a, b in zip(g1, g2):  # same algebra, different operation order: float64 rounding only
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-12 * a.abs().max().item())
+
+
+def _random_case(p, dtype, seed, T=50, B=4, N=37):
+    """Inputs from below the rheobase to beyond i_max (latch), random initial voltages and refractory counts."""
+    g = torch.Generator().manual_seed(seed)
+    scale = p.rheobase
+    x = torch.rand(T, B, N, generator=g, dtype=dtype) * (1.4 * p.i_max / scale)
+    x[: T // 2, 0] = 1.2 * p.i_max / scale          # held above i_max, then back into the window: latch and release
+    v0 = torch.rand(B, N, generator=g, dtype=dtype) * 1.1 * p.v_th
+    ref0 = torch.randint(0, p.n_ref + 1, (B, N), generator=g).to(dtype)
+    w = torch.randn(T, B, N, generator=g, dtype=dtype)
+    return x, v0, ref0, w, scale
+
+
+def _run(p, x, v0, ref0, w, scale, surrogate, compiled, loss):
+    x, v0 = x.clone().requires_grad_(), v0.clone().requires_grad_()
+    z, v, ref = _sequence(x, VO2NeuronState(v0, ref0), p, surrogate, 5.0, scale, compiled=compiled)
+    total = {"both": (z * w).sum() + (v ** 2).sum(), "spikes": (z * w).sum(), "state": (v ** 2).sum()}[loss]
+    return (z, v, ref, *torch.autograd.grad(total, [x, v0], allow_unused=True))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("surrogate", sorted(SURROGATES))
+@pytest.mark.parametrize("loss", ["both", "spikes", "state"])
+def test_compiled_kernel_equals_pure_torch_kernel(p, dtype, surrogate, loss):
+    if _fused.ops() is None:
+        pytest.skip(f"compiled kernel unavailable: {_fused.status()['error']}")
+    for seed in range(3):
+        x, v0, ref0, w, scale = _random_case(p, dtype, seed)
+        ref = _run(p, x, v0, ref0, w, scale, surrogate, False, loss)
+        new = _run(p, x, v0, ref0, w, scale, surrogate, True, loss)
+        z = ref[0]
+        assert z.sum() > 50 and ((x * scale >= p.i_max) & (z == 0)).any()   # spikes and latched steps occur
+        assert ref[2].max() == p.n_ref
+        assert torch.equal(ref[0], new[0]) and torch.equal(ref[2], new[2])   # spikes, refractory counts
+        tol = 1e-6 if dtype == torch.float32 else 1e-12
+        for a, b in zip(ref[1:2] + ref[3:], new[1:2] + new[3:]):             # v, dL/dx, dL/dv0
+            assert b.dtype == dtype and b.shape == a.shape
+            assert torch.allclose(a, b, rtol=0, atol=tol * a.abs().max().item())
+
+
+def test_compiled_kernel_latch_gradient_and_threads(p):
+    if _fused.ops() is None:
+        pytest.skip(f"compiled kernel unavailable: {_fused.status()['error']}")
+    # a state wide enough to be split across threads gives the same result as one thread
+    x, v0, ref0, w, scale = _random_case(p, torch.float64, 7, T=30, B=64, N=97)
+    one = _run(p, x, v0, ref0, w, scale, "fast_sigmoid", True, "both")
+    torch.set_num_threads(2)
+    two = _run(p, x, v0, ref0, w, scale, "fast_sigmoid", True, "both")
+    for a, b in zip(one, two):
+        assert torch.equal(a, b)
+    # the straight-through latch term: an over-driven neuron learns to lower its current
+    i = torch.full((30, 1), 2.5e-3, dtype=torch.float64, requires_grad=True)
+    z, _ = vo2_sequence(i, None, p)
+    (g,) = torch.autograd.grad(z.sum(), [i])
+    assert g[10:].sum() < 0 and torch.all(g[10:] < 0)
+
+
+def test_kernel_falls_back_to_pure_torch_when_the_build_fails(p, monkeypatch, capsys):
+    x, v0, ref0, w, scale = _random_case(p, torch.float64, 3)
+    monkeypatch.setattr(_fused, "_state", {})
+
+    def broken():
+        raise RuntimeError("g++: command not found\nsecond line")
+
+    monkeypatch.setattr(_fused, "_build", broken)
+    assert _fused.ops() is None and _fused.ops() is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pure-torch" in err and "command not found second line" in err
+    assert _fused.status() == {"available": False, "load_s": None, "error": "RuntimeError: g++: command not found "
+                                                                         "second line"}
+    fallback = _run(p, x, v0, ref0, w, scale, "arctan", None, "both")   # compiled=None: automatic choice
+    forced = _run(p, x, v0, ref0, w, scale, "arctan", False, "both")
+    for a, b in zip(fallback, forced):
+        assert torch.equal(a, b)
+    monkeypatch.setattr(_fused, "_state", {})
+    monkeypatch.setenv("VO2NEURO_FUSED", "0")
+    assert _fused.ops() is None and "VO2NEURO_FUSED" in _fused.status()["error"]
+    assert capsys.readouterr().err == ""
 
 
 def test_surrogate_registry_errors_list_names():
