@@ -179,7 +179,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default 40 digits / 3 MNIST)")
     p.add_argument("--n-test", type=int, default=None, help="evaluate on the first N test images")
     p.add_argument("--config", choices=("paper", "small"), default="paper", help="TDDPG actor size")
-    p.add_argument("--neuron", default="if", help="neuron replacing ReLU (if)")
+    p.add_argument("--neuron", choices=("if", "vo2"), default="if",
+                   help="neuron replacing ReLU: integrate-and-fire (default) or the VO2-x device-derived neuron")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
