@@ -30,15 +30,11 @@ import numpy as np
 from numba import njit, prange
 
 from vo2neuro.device._kernels import (
-    HystState,
     g_of,
     hyst_init,
-    hyst_update,
-    resistance,
     rng_next,
     rng_normal,
     t_pr_of,
-    thermal_step,
 )
 from vo2neuro.device.params import DeviceKernelParams
 

@@ -1,6 +1,8 @@
 """Figures of the circuit layer (PNG; matplotlib imported inside the functions, Agg backend)."""
 from __future__ import annotations
 
+from vo2neuro._plot import pyplot, save
+
 from pathlib import Path
 from typing import Sequence
 
@@ -10,12 +12,7 @@ __all__ = ["plot_traces", "plot_transfer"]
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def plot_traces(result, path: str | Path, *, title: str = "") -> Path:
@@ -45,12 +42,7 @@ def plot_traces(result, path: str | Path, *, title: str = "") -> Path:
     if len(tr.neurons) > 1:
         axes[0].legend(fontsize=7)
     fig.suptitle(title or f"{result.model} device, {result.drive} drive")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=120)
 
 
 def plot_transfer(curves: Sequence, path: str | Path, *, labels: Sequence[str] | None = None) -> Path:
@@ -68,9 +60,4 @@ def plot_transfer(curves: Sequence, path: str | Path, *, labels: Sequence[str] |
     a2.set_ylabel("source energy / spike [nJ]")
     a2.set_xlabel(f"{c0.parameter} [{c0.unit}]")
     a1.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=120)

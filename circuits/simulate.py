@@ -25,7 +25,6 @@ import numpy as np
 from vo2neuro._units import ParameterError, check_nonnegative, check_positive
 from vo2neuro.circuits import _kernels as CK
 from vo2neuro.circuits.params import CircuitParams, PWLDeviceParams, Variability, check_drive
-from vo2neuro.device import _kernels as DK
 from vo2neuro.device.params import VO2DeviceParams
 
 __all__ = ["simulate", "simulate_circuit", "SimulationResult", "NeuronResult", "Trace", "PiecewiseDrive",

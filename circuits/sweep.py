@@ -443,7 +443,6 @@ def _template(cfg: SweepConfig):
 
 
 def _chunk_points(cfg: SweepConfig, dims, shape, cdim, clen, i: int) -> tuple[dict[str, np.ndarray], tuple[slice, ...]]:
-    k = dims.index(cdim)
     sl = tuple(slice(i * clen, min((i + 1) * clen, s)) if d == cdim else slice(0, s) for d, s in zip(dims, shape))
     if cfg.grid:
         axes = [np.asarray(v, dtype=float)[s] for (_, v), s in zip(cfg.grid, sl)]

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from vo2neuro._plot import pyplot, save
 from vo2neuro._units import ParameterError
 
 __all__ = ["open_store", "heatmap", "pareto_front", "plot_pareto", "pwl_window_overlay"]
@@ -26,12 +27,7 @@ def open_store(path: str | os.PathLike):
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def heatmap(ds, *, x: str, y: str, metric: str, path: str | os.PathLike, reduce: str = "mean",
@@ -75,12 +71,7 @@ def heatmap(ds, *, x: str, y: str, metric: str, path: str | os.PathLike, reduce:
     ax.set_xlabel(f"{x} [{ds[x].attrs.get('units', '')}]")
     ax.set_ylabel(f"{y} [{ds[y].attrs.get('units', '')}]")
     ax.set_title(f"{metric}" + (f" ({reduce} over {', '.join(others)})" if others else ""))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def pwl_window_overlay(ds, *, x: str, y: str) -> list[tuple[float, float]]:
@@ -145,9 +136,4 @@ def plot_pareto(x: np.ndarray, y: np.ndarray, path: str | os.PathLike, *, xlabel
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save(fig, path)

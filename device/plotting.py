@@ -5,29 +5,18 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from vo2neuro._plot import pyplot, save
 from vo2neuro.device.characterize import IVCurve, RTLoop, VoltageSweep
 
 __all__ = ["plot_rt", "plot_iv", "plot_sweep"]
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_rt(loops: Sequence[RTLoop], path: str | os.PathLike) -> Path:

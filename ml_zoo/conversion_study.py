@@ -98,6 +98,41 @@ def _classifier(name: str, side: int) -> nn.Module:
     return create(name, cfg)
 
 
+def _fit(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float, batch_size: int,
+         gen: torch.Generator, one_cycle: bool, desc: str | None) -> None:
+    """Adam on cross-entropy (optionally with a one-cycle schedule); leaves ``net`` in eval mode."""
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    n_batches = math.ceil(len(x) / batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches) if one_cycle else None
+    bar = None
+    if desc:
+        from tqdm import tqdm
+
+        bar = tqdm(total=epochs * n_batches, desc=desc, file=sys.stderr, leave=False)
+    for _ in range(epochs):
+        net.train()
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), batch_size):
+            idx = perm[i:i + batch_size]
+            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            if bar:
+                bar.update(1)
+    if bar:
+        bar.close()
+    net.eval()
+
+
+@torch.no_grad()
+def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float(sum(int((net(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000))
+                 / len(x))
+
+
 def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs: int | None = None,
                        steps: Sequence[int] = DEFAULT_STEPS, percentile: float = 99.99, neuron: str = "if",
                        seed: int = 0, data_dir: str | None = None, n_test: int | None = None, lr: float = 3e-3,
@@ -122,35 +157,12 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
         x_te, y_te = x_te[:n_test], y_te[:n_test]
     epochs = int(epochs if epochs is not None else (3 if dataset == "mnist" else 40))
     net = _classifier(name, side)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    n_batches = math.ceil(len(x_tr) / batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches)
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=epochs * n_batches, desc=f"train {name}", file=sys.stderr, leave=False)
-    for _ in range(epochs):
-        net.train()
-        perm = torch.randperm(len(x_tr), generator=gen)
-        for i in range(0, len(x_tr), batch_size):
-            idx = perm[i:i + batch_size]
-            loss = nn.functional.cross_entropy(net(x_tr[idx]), y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            if bar:
-                bar.update(1)
-    if bar:
-        bar.close()
+    _fit(net, x_tr, y_tr, epochs=epochs, lr=lr, batch_size=batch_size, gen=gen, one_cycle=True,
+         desc=f"train {name}" if progress else None)
     train_s = time.perf_counter() - t0
-    net.eval()
-    with torch.no_grad():
-        ann = float(sum(int((net(x_te[i:i + 1000]).argmax(1) == y_te[i:i + 1000]).sum())
-                        for i in range(0, len(x_te), 1000)) / len(x_te))
+    ann = _accuracy(net, x_te, y_te)
     calib = x_tr[torch.randperm(len(x_tr), generator=gen)[:1000]]
     if neuron == "vo2":
         # fine-tune with the VO2 neuron's rate as activation, then convert to VO2 neurons
@@ -159,20 +171,9 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
 
         cn = circuit_neuron_for_preset(vo2_preset)
         net = prepare_vo2(net, calib, cn, percentile=percentile)
-        opt = torch.optim.Adam(net.parameters(), lr=lr / 5)
-        for _ in range(max(1, epochs // 3)):
-            net.train()
-            perm = torch.randperm(len(x_tr), generator=gen)
-            for i in range(0, len(x_tr), batch_size):
-                idx = perm[i:i + batch_size]
-                loss = nn.functional.cross_entropy(net(x_tr[idx]), y_tr[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        net.eval()
-        with torch.no_grad():
-            ann_vo2 = float(sum(int((net(x_te[i:i + 1000]).argmax(1) == y_te[i:i + 1000]).sum())
-                                for i in range(0, len(x_te), 1000)) / len(x_te))
+        _fit(net, x_tr, y_tr, epochs=max(1, epochs // 3), lr=lr / 5, batch_size=batch_size, gen=gen,
+             one_cycle=False, desc="fine-tune (VO2 rate)" if progress else None)
+        ann_vo2 = _accuracy(net, x_te, y_te)
         res = convert(net, calib, steps=max(steps), percentile=percentile, neuron="vo2", vo2=cn)
     else:
         ann_vo2 = math.nan

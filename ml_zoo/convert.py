@@ -20,7 +20,6 @@ a :class:`~vo2neuro._units.ParameterError` naming the operation.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable

@@ -27,7 +27,6 @@ How every number is obtained (:func:`neuron_from_circuit`):
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any

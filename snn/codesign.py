@@ -98,11 +98,9 @@ def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, prese
 
 def plot_codesign(res: CodesignResult, path: str | Path) -> Path:
     """Accuracy, energy per inference and latency against delta (PNG), Pareto points ringed."""
-    import matplotlib
+    from vo2neuro._plot import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     ok = [r for r in res.rows if not r.get("reason")]
     d = [r["delta"] for r in ok]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
@@ -118,9 +116,4 @@ def plot_codesign(res: CodesignResult, path: str | Path) -> Path:
         ax.set_title(label, fontsize=9)
     fig.suptitle("Co-design: vacancy level against accuracy, energy and latency (red rings: Pareto front)",
                  fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=120)

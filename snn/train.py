@@ -29,7 +29,7 @@ import math
 import os
 import random
 import sys
-import tempfile
+import tempfile  # noqa: F401  (used by the doctest of Trainer)
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vo2neuro._io import atomic_write as _atomic_write
 from vo2neuro._units import ParameterError
 from vo2neuro.snn.data import DATASETS, load_dataset
 from vo2neuro.snn.network import VO2MLP
@@ -196,30 +197,6 @@ class TrainResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return dataclasses.asdict(self)
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write via ``write(fileobj)`` to a temp file in ``path``'s folder, fsync, ``os.replace`` (atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
 
 
 def _np_state_to_torch(state) -> dict:

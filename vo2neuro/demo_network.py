@@ -10,7 +10,7 @@ import torch  # noqa: F401  (this section needs the torch extra; without it the 
 
 def network_section(out: Path, *, quick: bool = False) -> dict[str, Any]:
     """Train vo2 and vo2x networks on the bundled digits, run them at circuit level, compare."""
-    from vo2neuro.snn.compare import ROWS, compare_presets
+    from vo2neuro.snn.compare import compare_presets
 
     kw: dict[str, Any] = {"epochs": 6, "hidden": (128,)} if quick else {}
     res = compare_presets(("vo2", "vo2x"), dataset="digits", out=out / "snn", n_images=60 if quick else 200,
@@ -25,10 +25,9 @@ def network_section(out: Path, *, quick: bool = False) -> dict[str, Any]:
 
 
 def _plot(res, path: Path) -> Path:
-    import matplotlib
+    from vo2neuro._plot import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     keys = [("hardware_accuracy", "accuracy [%]", 100), ("supply_v", "supply [V]", 1),
             ("energy_per_inference_j", "energy / inference [uJ]", 1e6), ("latency_s", "latency [us]", 1e6)]
@@ -38,10 +37,7 @@ def _plot(res, path: Path) -> Path:
         ax.bar(names, [res.rows[n][k] * s for n in names], color=["C0", "C1"][: len(names)])
         ax.set_title(label, fontsize=9)
     fig.suptitle("BP-SNN on digits at circuit level (5 % device-to-device spread)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=120)
 
 
 SECTIONS = [("network", network_section)]

@@ -2,7 +2,6 @@
 recorded (NaN and a reason), Latin-hypercube stratification, bad configurations rejected."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

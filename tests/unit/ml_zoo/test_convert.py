@@ -11,6 +11,36 @@ from vo2neuro._units import ParameterError  # noqa: E402
 from vo2neuro.ml_zoo.convert import IFNeuron, accuracy_vs_steps, convert, fold_batchnorm  # noqa: E402
 
 
+def _digits():
+    from sklearn.datasets import load_digits
+
+    torch.manual_seed(0)
+    d = load_digits()
+    X = torch.tensor(d.data / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8)
+    Y = torch.tensor(d.target)
+    perm = torch.randperm(len(X))
+    return X, Y, perm[:1400], perm[1400:]
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU6(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+
+def _fit(m, X, Y, tr, epochs, lr):
+    opt = torch.optim.Adam(m.parameters(), lr)
+    for _ in range(epochs):
+        m.train()
+        for i in range(0, len(tr), 100):
+            idx = tr[i:i + 100]
+            loss = nn.functional.cross_entropy(m(X[idx]), Y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    m.eval()
+
+
 def _bn_net():
     torch.manual_seed(3)
     net = nn.Sequential(nn.Conv2d(2, 5, 3), nn.BatchNorm2d(5), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 36, 7),
@@ -49,26 +79,9 @@ def test_unconvertible_operation_is_rejected():
 
 
 def test_small_cnn_on_digits_converts_within_one_point():
-    from sklearn.datasets import load_digits
-
-    torch.manual_seed(0)
-    d = load_digits()
-    X = torch.tensor(d.data / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8)
-    Y = torch.tensor(d.target)
-    perm = torch.randperm(len(X))
-    tr, te = perm[:1400], perm[1400:]
-    net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU6(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
-    opt = torch.optim.Adam(net.parameters(), 1e-2)
-    for _ in range(30):
-        for i in range(0, 1400, 100):
-            idx = tr[i:i + 100]
-            loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    net.eval()
+    X, Y, tr, te = _digits()
+    net = _cnn()
+    _fit(net, X, Y, tr, 30, 1e-2)
     with torch.no_grad():
         ann = float((net(X[te]).argmax(1) == Y[te]).float().mean())
     assert ann > 0.93
@@ -106,37 +119,15 @@ def test_vo2_rate_neuron_fires_at_the_closed_form_discrete_rate():
 
 
 def test_vo2_neuron_conversion_end_to_end_on_digits():
-    from sklearn.datasets import load_digits
-
     from vo2neuro.ml_zoo.convert import prepare_vo2
     from vo2neuro.snn.presets import circuit_neuron_for_preset
 
-    torch.manual_seed(0)
-    d = load_digits()
-    X = torch.tensor(d.data / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8)
-    Y = torch.tensor(d.target)
-    perm = torch.randperm(len(X))
-    tr, te = perm[:1400], perm[1400:]
-    net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU6(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
-
-    def fit(m, epochs, lr):
-        opt = torch.optim.Adam(m.parameters(), lr)
-        for _ in range(epochs):
-            m.train()
-            for i in range(0, 1400, 100):
-                idx = tr[i:i + 100]
-                loss = nn.functional.cross_entropy(m(X[idx]), Y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        m.eval()
-
-    fit(net, 20, 1e-2)
+    X, Y, tr, te = _digits()
+    net = _cnn()
+    _fit(net, X, Y, tr, 20, 1e-2)
     cn = circuit_neuron_for_preset("vo2x")
     gm = prepare_vo2(net, X[tr[:500]], cn)
-    fit(gm, 6, 2e-3)
+    _fit(gm, X, Y, tr, 6, 2e-3)
     with torch.no_grad():
         ann_vo2 = float((gm(X[te]).argmax(1) == Y[te]).float().mean())
     res = convert(gm, X[tr[:500]], neuron="vo2", vo2=cn)
