@@ -327,14 +327,19 @@ _register(ModelSpec(
     module="tddpg_rec", cls="TDDPGRec", config_cls="TDDPGConfig",
 ))
 
-_register(ModelSpec(
-    name="psdnet",
+#: Fields shared by the two networks of the same paper.
+_DEPTHWISE_PAPER = dict(
     title="PSDNet and DPDNet: Efficient channel expansion, Depthwise-Pointwise-Depthwise Inverted Bottleneck Block",
     citation="Li et al., arXiv:1909.01026; extended: Applied Intelligence 52(11):12860-12872 (2022), arXiv:2011.03701",
     task="image classification",
     dataset="CIFAR-10",
     inputs={"paper": (_i("x", "(B, 3, 32, 32)"),), "small": (_i("x", "(B, 3, 32, 32)"),)},
     outputs="logits (B, 10)",
+)
+
+_register(ModelSpec(
+    name="psdnet",
+    **_DEPTHWISE_PAPER,
     reported=(
         ReportedNumber("params", 1_389_658, "1", "[est]", "PSDNet-164 reconstruction; ResNet-164 = 1,704,154 "
                        "(the paper's 1.7 M)"),
@@ -348,12 +353,7 @@ _register(ModelSpec(
 
 _register(ModelSpec(
     name="dpdnet",
-    title="PSDNet and DPDNet: Efficient channel expansion, Depthwise-Pointwise-Depthwise Inverted Bottleneck Block",
-    citation="Li et al., arXiv:1909.01026; extended: Applied Intelligence 52(11):12860-12872 (2022), arXiv:2011.03701",
-    task="image classification",
-    dataset="CIFAR-10",
-    inputs={"paper": (_i("x", "(B, 3, 32, 32)"),), "small": (_i("x", "(B, 3, 32, 32)"),)},
-    outputs="logits (B, 10)",
+    **_DEPTHWISE_PAPER,
     reported=(
         ReportedNumber("params", 1_487_146, "1", "[est]", "reconstruction, 66.5 % of MobileNetV2-CIFAR "
                        "(the paper says ~60 % [abs])"),
