@@ -6,7 +6,7 @@ STAMP := $(VENV)/.vo2neuro-installed
 OUT ?= output/demo
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow demo bench clean
+.PHONY: install test test-slow demo bench bench-snn bench-sweep clean
 
 # torch is pinned to the CPU wheel in the same command as everything else, so that no
 # other requirement can pull a multi-GB CUDA build first.
@@ -28,6 +28,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_circuits.py
+
+bench-snn: $(STAMP)
+	$(PY) benchmarks/bench_snn.py
+
+bench-sweep: $(STAMP)
+	$(PY) benchmarks/bench_sweep.py
 
 clean:
 	rm -rf build dist *.egg-info output
