@@ -1,8 +1,13 @@
 """Training throughput [samples/s] of the VO2-neuron SNN vs an snntorch ``Leaky`` network of the same size and T.
 
 Both networks: ``n_in -> hidden -> n_out`` fully connected, T steps, batch B, Adam (lr 1e-3), cross-entropy on
-output spike counts, the same pre-generated inputs (Bernoulli rate-coded spikes) and labels, the same process
-and the same torch thread count. One "iteration" is forward + backward + optimiser step.
+output spike counts, the same pre-generated inputs and labels, the same process and the same torch thread count.
+One "iteration" is forward + backward + optimiser step. Two input modes (``--input``):
+
+* ``spikes``: Bernoulli rate-coded spikes ``[T, B, n_in]``;
+* ``current``: the image as a constant input current ``[B, n_in]`` for all T steps (direct coding, the default
+  of ``vo2neuro train`` and of snntorch's tutorial 5). snntorch's loop applies ``fc1`` to the same ``x`` every
+  step, as in its tutorial; VO2MLP computes that constant product once and broadcasts it over T.
 
 * VO2: :class:`vo2neuro.snn.VO2MLP` with the neuron of the ``vo2x`` preset. Each Linear acts on the whole
   ``[T, B, N]`` tensor; the neuron recursion runs in the compiled kernel (``vo2neuro.snn._fused``) when it is
@@ -45,11 +50,11 @@ class _LeakyNet(torch.nn.Module):
         sg = surrogate.fast_sigmoid(slope=25)
         self.lif1, self.lif2 = snn.Leaky(beta=0.95, spike_grad=sg), snn.Leaky(beta=0.95, spike_grad=sg)
 
-    def forward(self, x):
+    def forward(self, x, steps=None):
         mem1, mem2 = self.lif1.reset_mem(), self.lif2.reset_mem()
         rec = []
-        for t in range(x.shape[0]):
-            spk1, mem1 = self.lif1(self.fc1(x[t]), mem1)
+        for t in range(steps if steps is not None else x.shape[0]):
+            spk1, mem1 = self.lif1(self.fc1(x if steps is not None else x[t]), mem1)
             spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
             rec.append(spk2)
         return torch.stack(rec)
@@ -58,12 +63,13 @@ class _LeakyNet(torch.nn.Module):
 class _Trainer:
     """One model with its optimiser; ``run(n)`` times n iterations and returns samples/s."""
 
-    def __init__(self, net, x, y, *, pure_torch=False):
-        self.net, self.x, self.y, self.pure_torch = net, x, y, pure_torch
+    def __init__(self, net, x, y, *, pure_torch=False, steps=None):
+        self.net, self.x, self.y, self.pure_torch, self.steps = net, x, y, pure_torch, steps
         self.opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def _step(self):
-        loss = F.cross_entropy(self.net(self.x).sum(0), self.y)
+        out = self.net(self.x) if self.steps is None else self.net(self.x, steps=self.steps)
+        loss = F.cross_entropy(out.sum(0), self.y)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -77,7 +83,7 @@ class _Trainer:
             t0 = time.perf_counter()
             for _ in range(iters):
                 self._step()
-            return iters * self.x.shape[1] / (time.perf_counter() - t0)
+            return iters * self.y.shape[0] / (time.perf_counter() - t0)
 
 
 class _nullctx:
@@ -88,13 +94,14 @@ class _nullctx:
         return False
 
 
-def _bench_threads(a, threads, x, y):
+def _bench_threads(a, threads, x, y, steps=None):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    models = {"vo2": _Trainer(_vo2_net(a.n_in, a.hidden, a.n_out), x, y),
-              "snntorch_leaky": _Trainer(_LeakyNet(a.n_in, a.hidden, a.n_out), x, y)}
+    models = {"vo2": _Trainer(_vo2_net(a.n_in, a.hidden, a.n_out), x, y, steps=steps),
+              "snntorch_leaky": _Trainer(_LeakyNet(a.n_in, a.hidden, a.n_out), x, y, steps=steps)}
     if a.with_torch_path:
-        models["vo2_pure_torch"] = _Trainer(_vo2_net(a.n_in, a.hidden, a.n_out), x, y, pure_torch=True)
+        models["vo2_pure_torch"] = _Trainer(_vo2_net(a.n_in, a.hidden, a.n_out), x, y, pure_torch=True,
+                                            steps=steps)
     for m in models.values():
         m.run(a.warmup)
     rates: dict[str, list[float]] = {k: [] for k in models}
@@ -108,6 +115,7 @@ def _bench_threads(a, threads, x, y):
         res["speedup_vs_pure_torch"] = statistics.median(
             v / s for v, s in zip(rates["vo2"], rates["vo2_pure_torch"]))
     res["threads"] = threads
+    res["input"] = "current" if steps is not None else "spikes"
     res["rounds"] = {k: [round(v, 1) for v in vs] for k, vs in rates.items()}
     return res
 
@@ -124,6 +132,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=7, help="alternating timed rounds; medians are reported")
     ap.add_argument("--threads", default="1,2", help="comma-separated torch thread counts")
     ap.add_argument("--with-torch-path", action="store_true", help="also time the pure-torch VO2 kernel")
+    ap.add_argument("--input", default="spikes,current", help="comma-separated input modes: spikes, current")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     from vo2neuro.snn import _fused
@@ -131,9 +140,18 @@ def main(argv=None) -> int:
     kernel = _fused.status()
     kernel["first_use_s"] = time.perf_counter() - t0
     torch.manual_seed(0)
-    x = (torch.rand(a.steps, a.batch, a.n_in) < 0.2).float()
+    x_spk = (torch.rand(a.steps, a.batch, a.n_in) < 0.2).float()
+    x_cur = torch.rand(a.batch, a.n_in)
     y = torch.randint(0, a.n_out, (a.batch,))
-    runs = [_bench_threads(a, int(n), x, y) for n in a.threads.split(",")]
+    runs = []
+    for mode in a.input.split(","):
+        for n in a.threads.split(","):
+            if mode == "spikes":
+                runs.append(_bench_threads(a, int(n), x_spk, y))
+            elif mode == "current":
+                runs.append(_bench_threads(a, int(n), x_cur, y, steps=a.steps))
+            else:
+                raise SystemExit(f"--input: unknown mode {mode!r}; valid: spikes, current")
     res = {"runs": runs, "kernel": kernel, "hidden": a.hidden, "steps": a.steps, "batch": a.batch,
            "n_in": a.n_in, "n_out": a.n_out, "iters": a.iters, "repeats": a.repeats, "torch": torch.__version__}
     if a.json:
@@ -146,7 +164,7 @@ def main(argv=None) -> int:
         for r in runs:
             extra = (f", pure-torch VO2 {r['vo2_pure_torch_samples_per_s']:.0f} samples/s "
                      f"(compiled {r['speedup_vs_pure_torch']:.2f}x)" if a.with_torch_path else "")
-            print(f"threads={r['threads']}: VO2 {r['vo2_samples_per_s']:.0f} samples/s, snntorch Leaky "
+            print(f"input={r['input']}, threads={r['threads']}: VO2 {r['vo2_samples_per_s']:.0f} samples/s, snntorch Leaky "
                   f"{r['snntorch_leaky_samples_per_s']:.0f} samples/s, ratio {r['ratio']:.2f}x{extra}")
     return 0
 
