@@ -5,7 +5,7 @@ machine) and the wall time of a 1e5-point sweep.
 
 The sweep is the issue's example (vo2x in the Pearson-Anson circuit, V_in x delta, R_L 12 kOhm, C 145.35 pF) at
 300 K, with more points. Each configuration runs into a fresh store; cluster start-up is excluded from the
-points-per-second figure (the clock starts when the first task is submitted) but reported.
+points-per-second figure (the clock starts when the first task is submitted) and reported in total_wall_s.
 """
 from __future__ import annotations
 

@@ -531,7 +531,7 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
     if max_chunks is not None:
         todo = todo[:max_chunks]
     n_workers = os.cpu_count() or 1 if workers is None else int(workers)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # reset below once a cluster is up: start-up is not part of the throughput
     n_failed = 0
     bar = None
     if progress:
@@ -557,6 +557,7 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
                                    dashboard_address=None, silence_logs=40)
             client = Client(cluster)
         try:
+            t0 = time.perf_counter()
             futures = [client.submit(_task, cfg_plain, i, pure=False) for i in todo]
             for fut in as_completed(futures):
                 i, metrics, reasons = fut.result()
