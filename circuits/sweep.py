@@ -385,7 +385,8 @@ def evaluate_points(cfg: SweepConfig, points: Mapping[str, np.ndarray]) -> tuple
 # ------------------------------------------------------------------------------------------------ store
 @dataclass(frozen=True)
 class SweepResult:
-    """Outcome of :func:`run_sweep`: store path, points, how many computed now / before, failures, wall time [s]."""
+    """Outcome of :func:`run_sweep`: store path, points, chunks computed now / before, failures, wall time of the
+    computation [s] (a Dask cluster's start-up excluded) and points per second."""
 
     store: str
     n_points: int
