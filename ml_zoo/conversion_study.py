@@ -136,7 +136,8 @@ def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs: int | None = None,
                        steps: Sequence[int] = DEFAULT_STEPS, percentile: float = 99.99, neuron: str = "if",
                        seed: int = 0, data_dir: str | None = None, n_test: int | None = None, lr: float = 3e-3,
-                       batch_size: int = 128, progress: bool = True, vo2_preset: str = "vo2x") -> ClassifierConversion:
+                       batch_size: int = 128, progress: bool = True, vo2_preset: str = "vo2x",
+                       cache_dir: str | None = None) -> ClassifierConversion:
     """Train ``name`` on ``dataset``, convert it to a rate-coded SNN, and measure accuracy against T.
 
     Parameters
@@ -150,6 +151,10 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
     neuron : {"if", "vo2"}
         Integrate-and-fire, or the VO2 neuron of ``vo2_preset`` (the ANN is first fine-tuned with that neuron's
         rate as activation for a third of ``epochs``; ``ann_activation_accuracy`` reports it).
+    cache_dir : str, optional
+        Folder where the trained ANN is stored (atomically) and reused by later calls with the same model,
+        dataset, epochs, learning rate, batch size and seed, so conversion settings can be compared without
+        retraining.
     """
     torch.manual_seed(seed)
     x_tr, y_tr, x_te, y_te, side = _dataset(dataset, data_dir)
@@ -159,9 +164,26 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
     net = _classifier(name, side)
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
-    _fit(net, x_tr, y_tr, epochs=epochs, lr=lr, batch_size=batch_size, gen=gen, one_cycle=True,
-         desc=f"train {name}" if progress else None)
-    train_s = time.perf_counter() - t0
+    cached = None
+    if cache_dir is not None:
+        from pathlib import Path
+
+        cached = Path(cache_dir) / f"{name}-{dataset}-e{epochs}-lr{lr:g}-b{batch_size}-s{seed}.pt"
+    if cached is not None and cached.is_file():
+        saved = torch.load(cached, weights_only=True)
+        net.load_state_dict(saved["model"])
+        gen.set_state(saved["gen"])
+        train_s = float(saved["train_seconds"])
+        net.eval()
+    else:
+        _fit(net, x_tr, y_tr, epochs=epochs, lr=lr, batch_size=batch_size, gen=gen, one_cycle=True,
+             desc=f"train {name}" if progress else None)
+        train_s = time.perf_counter() - t0
+        if cached is not None:
+            from vo2neuro._io import atomic_write
+
+            state = {"model": net.state_dict(), "gen": gen.get_state(), "train_seconds": train_s}
+            atomic_write(cached, lambda f: torch.save(state, f))
     ann = _accuracy(net, x_te, y_te)
     calib = x_tr[torch.randperm(len(x_tr), generator=gen)[:1000]]
     if neuron == "vo2":

@@ -128,7 +128,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         res = convert_tddpg_actor(config=args.config, steps=steps, seed=args.seed, neuron=args.neuron)
     else:
         res = convert_classifier(args.name, dataset=args.dataset, epochs=args.epochs, steps=steps, seed=args.seed,
-                                 data_dir=args.data_dir, neuron=args.neuron, n_test=args.n_test)
+                                 data_dir=args.data_dir, neuron=args.neuron, n_test=args.n_test,
+                                 percentile=args.percentile, cache_dir=args.cache_dir)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
     else:
@@ -182,6 +183,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--neuron", choices=("if", "vo2"), default="if",
                    help="neuron replacing ReLU: integrate-and-fire (default) or the VO2-x device-derived neuron")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
+    p.add_argument("--percentile", type=float, default=99.99,
+                   help="activation percentile used as firing threshold [%%] (default 99.99)")
+    p.add_argument("--cache-dir", default=None, help="store/reuse the trained ANN here (compare settings cheaply)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_convert)
