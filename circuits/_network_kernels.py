@@ -49,7 +49,7 @@ def run_network(p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.ndarray,
                 biases: np.ndarray, b_offsets: np.ndarray, in_currents: np.ndarray, i_supply: float,
                 v_supply: float, r_load: float, capacitance: float, ambient: float, dt: float, n_steps: int,
                 pulse_steps: int, r_switch: float, r0_factor: np.ndarray, tc_shift: np.ndarray, noise: float,
-                tc_c2c_sigma: float, seed: np.uint64, population: int, out_counts: np.ndarray, out_spikes: np.ndarray,
+                tc_c2c_sigma: float, i_syn_max: float, seed: np.uint64, population: int, out_counts: np.ndarray, out_spikes: np.ndarray,
                 out_energy: np.ndarray, out_first: np.ndarray, out_decision: np.ndarray) -> None:
     """Simulate ``in_currents.shape[0]`` images through the network.
 
@@ -69,6 +69,8 @@ def run_network(p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.ndarray,
     r_switch : device resistance below which the device counts as metallic (spike detector) [Ohm]
     r0_factor, tc_shift : per simulated neuron (flattened over layers) D2D values
     noise : Langevin heat-flow noise sigma [W s^1/2] (C2C)
+    i_syn_max : compliance of the synaptic driver: the total synaptic current into a node is capped here [A]
+    (every node also has a clamp diode to ground, V >= 0)
     tc_c2c_sigma : C2C redraw of the transition temperature each time a device returns to insulating [K]
         (a new monoclinic domain configuration forms after every switch, Cheng et al., PNAS 2021)
     population : output neurons per class (the decision sums each class's population)
@@ -141,9 +143,15 @@ def run_network(p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.ndarray,
                     i_syn = biases[bo + m] + isyn[i]
                     if l == 0:
                         i_syn += in_currents[b, m]
+                    if i_syn > i_syn_max:
+                        i_syn = i_syn_max  # current compliance of the synaptic driver
                     g = 1.0 / R + g_load
                     v_inf = (i_supply + i_syn) / g
                     v_new = v_inf + (V[i] - v_inf) * math.exp(-dt * g / capacitance)
+                    if v_new < 0.0:
+                        # clamp diode to ground: strong inhibition must not drive the node negative, where the
+                        # (bipolar) VO2 device would heat and switch on the reversed voltage
+                        v_new = 0.0
                     P = v_new * v_new / R
                     e_dev += P * dt
                     e_sup += v_supply * (v_supply - v_new) * g_load * dt

@@ -70,7 +70,7 @@ def simulate_network(device: VO2DeviceParams, in_currents: np.ndarray, weights: 
                      biases: Sequence[np.ndarray], *, i_supply: float, r_load: float, capacitance: float,
                      ambient: float, window: float, pulse: float, dt: float = 20e-9, population: int = 1,
                      r_ins_sigma_ln: float = 0.0, t_c_sigma: float = 0.0, t_c_c2c_sigma: float = 0.0,
-                     thermal_noise: float = 0.0, seed: int = 0, energy_per_event_j: float = ENERGY_PER_EVENT_J) -> NetworkRun:
+                     thermal_noise: float = 0.0, i_syn_max: float = math.inf, seed: int = 0, energy_per_event_j: float = ENERGY_PER_EVENT_J) -> NetworkRun:
     r"""Run images through a network of VO2 oscillator neurons at circuit level.
 
     Parameters
@@ -97,6 +97,10 @@ def simulate_network(device: VO2DeviceParams, in_currents: np.ndarray, weights: 
         Cycle-to-cycle spread: T_c redrawn with this Gaussian sigma each time a device returns to insulating [K].
     thermal_noise : float
         Cycle-to-cycle Langevin heat-flow noise [W s^1/2].
+    i_syn_max : float
+        Current compliance of the synaptic driver: the total synaptic current into a node is capped at this
+        value [A] (``inf``: no cap). A driver that could push far beyond the oscillation window would overheat
+        the device and hold it metallic for many microseconds.
     seed : int
         Seed of the device draws and the noise.
     energy_per_event_j : float
@@ -153,7 +157,8 @@ def simulate_network(device: VO2DeviceParams, in_currents: np.ndarray, weights: 
     t0 = time.perf_counter()
     NK.run_network(kp, sizes_a, np.concatenate(wt) if wt else np.zeros(0), w_off, np.concatenate(all_b), b_off, x,
                    float(i_supply), float(i_supply * r_load), float(r_load), float(capacitance), float(ambient),
-                   float(dt), n_steps, pulse_steps, r_switch, r0, tc, float(thermal_noise), float(t_c_c2c_sigma), seed_u,
+                   float(dt), n_steps, pulse_steps, r_switch, r0, tc, float(thermal_noise), float(t_c_c2c_sigma),
+                   float(i_syn_max), seed_u,
                    int(population),
                    counts, spikes, energy, first, decision)
     wall = time.perf_counter() - t0

@@ -140,6 +140,7 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     kw = dict(i_supply=cn.i_bias_a, r_load=cn.r_load_ohm, capacitance=cn.capacitance_f, ambient=cn.ambient_k,
               window=cfg.steps * p.dt, pulse=p.dt, dt=dt_circuit, population=cfg.population,
               r_ins_sigma_ln=d2d_sigma, t_c_sigma=d2d_sigma * spread_k, t_c_c2c_sigma=c2c_sigma * spread_k,
+              i_syn_max=p.i_max,
               seed=seed, energy_per_event_j=ENERGY_PER_EVENT_J if energy_per_event_j is None else energy_per_event_j)
     runs = []
     bar = None

@@ -91,3 +91,13 @@ def test_hardware_inference_of_a_small_trained_network(tmp_path):
     assert hw.energy_per_inference_j == pytest.approx(parts["neuron_supply"] + parts["synapse_drivers"]
                                                       + parts["synaptic_events"], rel=1e-9)
     assert hw.spikes_per_inference > 0 and hw.images_per_s > 0
+
+
+def test_inhibited_node_stays_silent():
+    # strong inhibition would drive the node negative, where the bipolar VO2 device heats as V^2/R and switches;
+    # the clamp diode holds the node at >= 0 V, so an inhibited neuron is silent (as the software neuron is)
+    cn = circuit_neuron_for_preset("vo2x")
+    i_syn = -np.array([2.0, 5.0, 10.0, 20.0]) * cn.params.rheobase
+    run = simulate_network(get_parameters("vo2x"), i_syn[None, :], [], [], i_supply=cn.i_bias_a, r_load=RL,
+                           capacitance=C, ambient=300.0, window=50e-6, pulse=cn.params.dt)
+    assert np.all(run.counts == 0)
