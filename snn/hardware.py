@@ -12,6 +12,10 @@ Mapping from the trained network to the circuit (the scaling is one factor, the 
 * every neuron is the circuit its parameters were derived from (:mod:`vo2neuro.snn.circuit_neuron`): supply
   current ``I_b`` through ``R_L``, node capacitor ``C``, the electro-thermal VO2 device of the preset, with
   device-to-device and cycle-to-cycle variability (:func:`vo2neuro.circuits.network.simulate_network`);
+* every node has a clamp diode to ground (V >= 0): a VO2 device switches for either polarity, so without it a
+  strongly inhibited node driven negative would fire; the software neuron, which has no reversed-polarity
+  switching, is silent there too (the clamp only shortens its recovery after strong inhibition); the synaptic
+  driver's compliance caps the total synaptic current at ``i_max``;
 * the window is ``T dt``; the class is the output population with most spikes, as in software.
 
 Variability (``d2d_sigma``, ``c2c_sigma`` as relative spreads, assumption): D2D log-normal insulating resistance
