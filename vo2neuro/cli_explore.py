@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vo2neuro._io import dumps as _dumps
 from vo2neuro._cliutil import emit, int_type, si_type
 from vo2neuro._units import ParameterError
 
@@ -45,8 +46,6 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _codesign(args: argparse.Namespace) -> int:
-    import json
-
     from vo2neuro.snn.codesign import codesign, plot_codesign
 
     for d in args.deltas:
@@ -57,7 +56,7 @@ def _codesign(args: argparse.Namespace) -> int:
                    out=args.out, progress=not args.json)
     if args.plot:
         print(f"wrote {plot_codesign(res, args.plot)}", file=sys.stderr)
-    print(json.dumps(res.to_dict(), indent=2) if args.json else res.table_md())
+    print(_dumps(res.to_dict()) if args.json else res.table_md())
     return 0
 
 

@@ -7,9 +7,8 @@ input (``vo2neuro.cli.main`` prints it on one line and exits 2). torch is import
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
+from vo2neuro._io import dumps as _dumps
 from vo2neuro._cliutil import si_type
 from vo2neuro._units import ParameterError, parse_si
 
@@ -86,7 +85,7 @@ def cmd_hw_eval(args) -> int:
                   c2c_sigma=args.c2c_sigma, seed=_int("seed", args.seed, minimum=0), dt_circuit=args.dt,
                   data_dir=args.data_dir, progress=not args.json)
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        print(_dumps(res.to_dict()))
     else:
         for k, v in res.to_dict().items():
             print(f"{k}: {v}")
@@ -106,7 +105,7 @@ def cmd_compare(args) -> int:
         kw["data_dir"] = args.data_dir
     res = compare_presets(args.presets, dataset=args.dataset, out=args.out, n_images=_int("n-images", args.n_images),
                           d2d_sigma=args.d2d_sigma, **kw)
-    print(json.dumps(res.to_dict(), indent=2) if args.json else res.table_md())
+    print(_dumps(res.to_dict()) if args.json else res.table_md())
     return 0
 
 
@@ -140,8 +139,7 @@ def cmd_train(args) -> int:
         out = {"test_accuracy": d["test_accuracy"], "train_accuracy": d["train_accuracy"], "epochs": d["epochs"],
                "train_seconds": d["train_seconds"], "checkpoint": d["checkpoint"], "metrics": d["metrics"],
                "curve": d["curve"], "config": d["config"], "neuron": d["neuron"]}
-        json.dump(out, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print(_dumps(out))
     else:
         print(f"test_accuracy {result.test_accuracy:.4f}  epochs {result.epochs}  "
               f"train_seconds {result.train_seconds:.1f}  checkpoint {result.checkpoint}")

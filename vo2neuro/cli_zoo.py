@@ -8,9 +8,9 @@ handlers that count operations.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from vo2neuro._io import dumps as _dumps
 from vo2neuro._units import ParameterError, parse_si
 
 __all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy"]
@@ -34,7 +34,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         for s in map(get_spec, list_models())
     ]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(_dumps(rows))
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
@@ -55,7 +55,7 @@ def cmd_ops(args: argparse.Namespace) -> int:
     if args.config == "paper":
         out["reported"] = [r.to_dict() for r in spec.reported]
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(_dumps(out))
         return 0
     print(f"{args.name} ({args.config}): params {report.params:,}  MACs {report.macs:,} (batch 1)")
     for k, v in report.by_type.items():
@@ -100,7 +100,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
         energy.plot_energy_table(table, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
-        print(json.dumps(table.to_dict(), indent=2))
+        print(_dumps(table.to_dict()))
     elif args.csv:
         sys.stdout.write(table.to_csv())
     else:
@@ -131,7 +131,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                                  data_dir=args.data_dir, neuron=args.neuron, n_test=args.n_test,
                                  percentile=args.percentile, cache_dir=args.cache_dir)
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        print(_dumps(res.to_dict()))
     else:
         print(res.table_md())
     return 0

@@ -1,9 +1,10 @@
 """Demo section: the digits BP-SNN for vo2 and vo2x, hardware-level inference, the comparison table and figures."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from vo2neuro._io import dumps as _dumps
 
 import torch  # noqa: F401  (this section needs the torch extra; without it the demo skips it)
 
@@ -20,7 +21,7 @@ def network_section(out: Path, *, quick: bool = False) -> dict[str, Any]:
         curve = out / "snn" / name / "training_curve.png"
         if curve.exists():
             figs.append(str(curve))
-    (out / "comparison.json").write_text(json.dumps(res.to_dict(), indent=2))
+    (out / "comparison.json").write_text(_dumps(res.to_dict()))
     return {"rows": res.rows, "figures": figs, "table_md": res.table_md()}
 
 
