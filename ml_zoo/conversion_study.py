@@ -134,7 +134,7 @@ def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs: int | None = None,
-                       steps: Sequence[int] = DEFAULT_STEPS, percentile: float = 99.99, neuron: str = "if",
+                       steps: Sequence[int] = DEFAULT_STEPS, percentile: float = 99.9, neuron: str = "if",
                        seed: int = 0, data_dir: str | None = None, n_test: int | None = None, lr: float = 3e-3,
                        batch_size: int = 128, progress: bool = True, vo2_preset: str = "vo2x",
                        cache_dir: str | None = None) -> ClassifierConversion:
@@ -244,7 +244,7 @@ class ActorConversion:
 
 
 def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT_STEPS, n_states: int = 512,
-                        seed: int = 0, percentile: float = 99.99, neuron: str = "if") -> ActorConversion:
+                        seed: int = 0, percentile: float = 99.9, neuron: str = "if") -> ActorConversion:
     """Convert the TDDPG-Rec actor and compare its recommendations with the ANN's.
 
     States are concatenations of unit-norm random item vectors standing in for GloVe embeddings (assumption: no

@@ -5,8 +5,10 @@ Steps:
 1. **Batch-norm folding** (eval mode): a BatchNorm that follows a Conv/Linear with no other user is folded into
    it, :math:`W' = W \gamma/\sigma`, :math:`b' = (b - \mu)\gamma/\sigma + \beta`, :math:`\sigma = \sqrt{var+\epsilon}`.
 2. **Threshold balancing** from data: the activation after each ReLU/ReLU6 is recorded on calibration inputs and
-   the layer's firing threshold :math:`\theta_l` is its robust maximum, the ``percentile`` (default 99.99) of the
-   positive activations (Rueckauer 2017, sec. 2.3); for ReLU6 it is capped at 6.
+   the layer's firing threshold :math:`\theta_l` is its robust maximum, the ``percentile`` (default 99.9) of the
+   positive activations (Rueckauer 2017, sec. 2.3); for ReLU6 it is capped at 6. 99.9 rather than 99.99 because
+   it converges faster in T: DPDNet on MNIST keeps 98.30 % at T = 64 with 99.9 against 97.25 % with 99.99
+   (ANN 98.70 %; both reach ~98.8 % at T = 128).
 3. **Neuron replacement**: every ReLU becomes an integrate-and-fire neuron with reset by subtraction,
    :math:`v_t = v_{t-1} + x_t,\; s_t = [v_t \ge \theta],\; v_t \leftarrow v_t - s_t\theta,\; y_t = s_t \theta`, whose
    mean output over T steps approximates :math:`\min(\mathrm{relu}(x), \theta)`; the membrane starts at
@@ -334,7 +336,7 @@ def _replace(gm: fx.GraphModule, sites: list[fx.Node], make: Callable[[str, fx.N
     return gm
 
 
-def prepare_vo2(model: nn.Module, calibration, vo2, *, percentile: float = 99.99) -> fx.GraphModule:
+def prepare_vo2(model: nn.Module, calibration, vo2, *, percentile: float = 99.9) -> fx.GraphModule:
     """The ANN with every ReLU replaced by the VO2 neuron's rate (:class:`VO2Activation`), for fine-tuning.
 
     Thresholds come from the same percentile balancing as :func:`convert`; ``vo2`` is a
@@ -351,7 +353,7 @@ def prepare_vo2(model: nn.Module, calibration, vo2, *, percentile: float = 99.99
 
 
 def convert(model: nn.Module, calibration: torch.Tensor | Iterable[torch.Tensor], *, steps: int = 64,
-            percentile: float = 99.99, neuron: str = "if", vo2=None) -> ConversionResult:
+            percentile: float = 99.9, neuron: str = "if", vo2=None) -> ConversionResult:
     """Convert a ReLU network to a rate-coded spiking network.
 
     Parameters

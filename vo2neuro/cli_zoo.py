@@ -183,8 +183,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--neuron", choices=("if", "vo2"), default="if",
                    help="neuron replacing ReLU: integrate-and-fire (default) or the VO2-x device-derived neuron")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
-    p.add_argument("--percentile", type=float, default=99.99,
-                   help="activation percentile used as firing threshold [%%] (default 99.99)")
+    p.add_argument("--percentile", type=float, default=99.9,
+                   help="activation percentile used as firing threshold [%%] (default 99.9)")
     p.add_argument("--cache-dir", default=None, help="store/reuse the trained ANN here (compare settings cheaply)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
