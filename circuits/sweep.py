@@ -473,6 +473,17 @@ def _task(cfg_plain: dict[str, Any], i: int):
     return i, {m: v.reshape(sub_shape) for m, v in metrics.items()}, reasons.reshape(sub_shape)
 
 
+def _task_write(cfg_plain: dict[str, Any], i: int, store: str) -> tuple[int, int]:
+    """Worker entry point that also writes its chunk into the store (disjoint chunk files, atomic writes), so the
+    driver is not a serial bottleneck; returns (chunk, failed points). Needs the store on a filesystem the workers
+    share with the driver (always true for the local cluster)."""
+    cfg = _from_plain(cfg_plain)
+    _, metrics, reasons = _task(cfg_plain, i)
+    dims, shape, cdim, clen = _layout(cfg)
+    sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
+    return i, _write_chunk(Path(store), cfg, dims, sl, i, metrics, reasons)
+
+
 def _open_or_create(cfg: SweepConfig, store: Path, resume: bool):
     import xarray as xr
 
@@ -559,13 +570,23 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
             client = Client(cluster)
         try:
             t0 = time.perf_counter()
-            futures = [client.submit(_task, cfg_plain, i, pure=False) for i in todo]
-            for fut in as_completed(futures):
-                i, metrics, reasons = fut.result()
-                sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
-                n_failed += _write_chunk(store, cfg, dims, sl, i, metrics, reasons)
-                if bar:
-                    bar.update(1)
+            if cluster is not None:
+                # local cluster: the workers write their own chunks (same filesystem)
+                futures = [client.submit(_task_write, cfg_plain, i, str(store.resolve()), pure=False) for i in todo]
+                for fut in as_completed(futures):
+                    _, nf = fut.result()
+                    n_failed += nf
+                    if bar:
+                        bar.update(1)
+            else:
+                # external scheduler: workers may not see this filesystem, so results come back to the driver
+                futures = [client.submit(_task, cfg_plain, i, pure=False) for i in todo]
+                for fut in as_completed(futures):
+                    i, metrics, reasons = fut.result()
+                    sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
+                    n_failed += _write_chunk(store, cfg, dims, sl, i, metrics, reasons)
+                    if bar:
+                        bar.update(1)
         finally:
             client.close()
             if cluster is not None:
