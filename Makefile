@@ -17,14 +17,17 @@ $(STAMP): pyproject.toml setup.py
 
 install: $(STAMP)
 
+# The venv's bin on PATH: torch's C++ extension builder looks for ninja there (the fused VO2 kernel).
+VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
+
 test: $(STAMP)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	PATH="$(VENV_PATH)" $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
-	$(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
+	PATH="$(VENV_PATH)" $(VENV)/bin/pytest -m slow $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(VENV)/bin/vo2neuro demo --out $(OUT)
+	PATH="$(VENV_PATH)" $(VENV)/bin/vo2neuro demo --out $(OUT)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_circuits.py
