@@ -4,8 +4,8 @@ Every neuron is the Norton form of the Pearson-Anson circuit: supply current ``i
 current into the node capacitor ``C``, load ``R_L`` and the VO2 device across it. Synaptic input is
 event-driven: a presynaptic spike adds its weight column (a current [A]) to the postsynaptic currents for
 ``pulse_steps`` circuit steps, then removes it, so the cost is O(events x fan-out), with no dense matrix
-product per step. Images run in parallel (prange); every neuron has its own splitmix stream seeded by
-(seed, image-independent neuron index) for device-to-device draws, and by (seed, image, neuron) for noise.
+product per step. Images run in parallel (prange); every neuron has its own splitmix stream
+(``circuits._kernels.neuron_seed``): stream 0 for its device-to-device draws, stream ``image + 1`` for noise.
 """
 from __future__ import annotations
 
@@ -14,22 +14,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from vo2neuro.circuits._kernels import device_variant, neuron_seed
 from vo2neuro.device import _kernels as K
 from vo2neuro.device.params import DeviceKernelParams
-
-
-@njit(cache=True)
-def _variant(p: DeviceKernelParams, r0_factor: float, tc_shift: float) -> DeviceKernelParams:
-    return DeviceKernelParams(p.T_c + tc_shift, p.w, p.beta, p.gamma, p.R_0 * r0_factor, p.Ea_over_k, p.R_m,
-                              p.C_th, p.S_e, p.T_min, p.T_max, p.deadband, p.pf_coeff, p.noise_sigma)
-
-
-@njit(cache=True)
-def _seed(seed: np.uint64, a: int, b: int) -> np.uint64:
-    s = np.uint64(seed) ^ (np.uint64(a + 1) * np.uint64(0x9E3779B97F4A7C15))
-    s = s ^ (np.uint64(b + 1) * np.uint64(0xD1B54A32D192ED03))
-    s, _ = K.rng_next(s)
-    return s
 
 
 @njit(cache=True)
@@ -37,7 +24,7 @@ def draw_d2d(n: int, seed: np.uint64, r_sigma_ln: float, tc_sigma: float, out_r0
              out_tc: np.ndarray) -> None:
     """Per-device R_0 factor exp(sigma_ln z) [-] and T_c shift sigma z [K], independent of threads and images."""
     for i in range(n):
-        s = _seed(seed, 1_000_003, i)
+        s = neuron_seed(seed, i, 0)  # stream 0: device draws; stream b + 1: noise of image b
         s, z1 = K.rng_normal(s)
         s, z2 = K.rng_normal(s)
         out_r0[i] = math.exp(r_sigma_ln * z1)
@@ -108,10 +95,10 @@ def run_network(p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.ndarray,
         rng = np.empty(n_tot, dtype=np.uint64)
         tc_dyn = np.zeros(n_tot)
         for i in range(n_tot):
-            pi = _variant(p, r0_factor[i], tc_shift[i])
+            pi = device_variant(p, r0_factor[i], tc_shift[i], p.noise_sigma)
             h = K.hyst_init(ambient, 1.0, pi)
             hd[i], hr[i], hTr[i], hgr[i], hTpr[i], hTl[i] = h.delta, h.r, h.T_r, h.g_r, h.T_pr, h.T_last
-            rng[i] = _seed(seed, b, i)
+            rng[i] = neuron_seed(seed, i, b + 1)
         n_out = sizes[L]
         counts = np.zeros(n_out)
         lead = -1
@@ -137,7 +124,7 @@ def run_network(p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.ndarray,
                 bo = b_offsets[l]
                 for m in range(n_l):
                     i = off + m
-                    pi = _variant(p, r0_factor[i], tc_shift[i] + tc_dyn[i])
+                    pi = device_variant(p, r0_factor[i], tc_shift[i] + tc_dyn[i], p.noise_sigma)
                     h = K.HystState(hd[i], hr[i], hTr[i], hgr[i], hTpr[i], hTl[i])
                     R = K.resistance(T[i], V[i], h, pi)
                     i_syn = biases[bo + m] + isyn[i]

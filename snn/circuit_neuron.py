@@ -43,14 +43,11 @@ __all__ = ["CircuitNeuron", "neuron_from_circuit", "NETWORK_CIRCUIT"]
 NETWORK_CIRCUIT = {"r_load": 12e3, "capacitance": 145.35e-12, "ambient": 300.0, "bias_fraction": 0.8}
 
 
-def _rate(i_syn: np.ndarray, r_leak: float, v_th: float, v_h: float, t_ref: float, cap: float,
-          i_b: float) -> np.ndarray:
-    """Continuous-time neuron rate (same formula as :func:`vo2neuro.snn.neuron.rate`, numpy, no torch) [Hz]."""
-    v_inf = (i_b + i_syn) * r_leak
-    ok = v_inf > v_th
-    safe = np.where(ok, v_inf, v_th + 1.0)
-    t_c = cap * r_leak * np.log((safe - v_h) / (safe - v_th))
-    return np.where(ok, 1.0 / (t_ref + t_c), 0.0)
+def _neuron(r_leak: float, v_th: float, v_h: float, t_ref: float, cap: float, i_b: float, i_max: float,
+            dt: float) -> VO2NeuronParams:
+    """The network neuron for a trial (R_leak, v_th, t_ref) of the fit (Thevenin bias ``i_b R_leak``)."""
+    return VO2NeuronParams(capacitance=cap, r_leak=r_leak, v_bias=i_b * r_leak, v_th=v_th, v_h=v_h, t_ref=t_ref,
+                           i_max=i_max, dt=dt)
 
 
 @dataclass(frozen=True)
@@ -96,8 +93,9 @@ class CircuitNeuron:
 
     def rate(self, i_syn: np.ndarray) -> np.ndarray:
         """Continuous-time rate of the fitted neuron at synaptic current(s) ``i_syn`` [Hz]."""
-        p = self.params
-        return _rate(np.asarray(i_syn, float), p.r_leak, p.v_th, p.v_h, p.t_ref, p.capacitance, self.i_bias_a)
+        from vo2neuro.snn.neuron import rate
+
+        return rate(np.asarray(i_syn, float), self.params)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("preset", "delta", "r_load_ohm", "capacitance_f", "ambient_k", "supply_v",
@@ -130,6 +128,7 @@ def neuron_from_circuit(preset: str | Any = "vo2x", *, delta: float | None = Non
     """
     from vo2neuro.circuits import f_i_curve, neuron_abstraction, oscillation_window
     from vo2neuro.device import get_parameters
+    from vo2neuro.snn.neuron import rate
 
     dev = get_parameters(preset, delta=delta) if isinstance(preset, str) else preset
     check_positive("r_load", r_load, "Ohm")
@@ -158,6 +157,9 @@ def neuron_from_circuit(preset: str | Any = "vo2x", *, delta: float | None = Non
     # Fit range: from the onset to the frequency maximum (beyond it the thermal recovery slows the circuit and
     # the rate falls towards the latch; the LIF rate cannot fall, so those points would only bias the fit).
     k_peak = int(np.argmax(f_c))
+    f_max = float(f_c.max())
+    step = float(dt) if dt is not None else 1.0 / (3.0 * f_max)
+    i_max = i_hi - i_b
     sel = np.zeros_like(ok)
     sel[: k_peak + 1] = True
     sel &= ok
@@ -168,7 +170,7 @@ def neuron_from_circuit(preset: str | Any = "vo2x", *, delta: float | None = Non
 
     def resid(th: np.ndarray) -> np.ndarray:
         r_leak, v_th, t_ref = unpack(th)
-        f = _rate(i_syn[sel], r_leak, v_th, v_h, t_ref, capacitance, i_b)
+        f = rate(i_syn[sel], _neuron(r_leak, v_th, v_h, t_ref, capacitance, i_b, i_max, step))
         return np.log(np.maximum(f, 1.0)) - np.log(f_c[sel])
 
     r_hi = r_load * (1.0 - 1e-6)  # R_L || R_ins < R_L
@@ -180,16 +182,12 @@ def neuron_from_circuit(preset: str | Any = "vo2x", *, delta: float | None = Non
     sol = least_squares(resid, [min(max(math.log(r0), lo_r + 1e-6), math.log(r_hi) - 1e-6), math.log(t0)],
                         bounds=([lo_r, math.log(t0) - 4.0], [math.log(r_hi), math.log(t0) + 4.0]))
     r_leak, v_th, t_ref = unpack(sol.x)
-    rel = _rate(i_syn[sel], r_leak, v_th, v_h, t_ref, capacitance, i_b) / f_c[sel] - 1.0
+    params = _neuron(r_leak, v_th, v_h, t_ref, capacitance, i_b, i_max, step)
+    rel = rate(i_syn[sel], params) / f_c[sel] - 1.0
     rms = float(np.sqrt(np.mean(rel**2))) * 100.0
-    f_max = float(f_c.max())
-    step = float(dt) if dt is not None else 1.0 / (3.0 * f_max)
-    params = VO2NeuronParams(capacitance=capacitance, r_leak=r_leak, v_bias=i_b * r_leak, v_th=v_th, v_h=v_h,
-                             t_ref=t_ref, i_max=i_hi - i_b, dt=step)
     mid = n_points // 2
-    e_src = float(np.asarray(fi.energy_per_spike_j)[mid]) if hasattr(fi, "energy_per_spike_j") else ab.energy_per_spike_j
-    e_dev = float(np.asarray(fi.device_energy_per_spike_j)[mid]) if hasattr(fi, "device_energy_per_spike_j") \
-        else ab.device_energy_per_spike_j
+    e_src = float(fi.energy_per_spike_j[mid])
+    e_dev = float(fi.device_energy_per_spike_j[mid])
     return CircuitNeuron(params=params, preset=dev.name, delta=dev.delta, r_load_ohm=r_load,
                          capacitance_f=capacitance, ambient_k=ambient, supply_v=i_b * r_load, i_bias_a=i_b,
                          i_lo_a=i_lo, i_hi_a=i_hi, f_max_hz=f_max, energy_per_spike_j=e_src,

@@ -67,13 +67,12 @@ def compare_presets(presets: Sequence[str] = ("vo2", "vo2x"), *, dataset: str = 
         hw = hw_eval(res.checkpoint, n_images=n_images, d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed,
                      progress=progress)
         cn = circuit_neuron_for_preset(name)
-        n_neurons = sum(cfg.hidden) + 10 * cfg.population
         amb = cn.ambient_k
         rows[name] = {
             "software_accuracy": hw.software_accuracy, "hardware_accuracy": hw.accuracy,
             "test_accuracy_full": res.test_accuracy, "supply_v": cn.supply_v,
             "v_th_v": static_iv(get_parameters(name), ambient=amb).v_th_v,
-            "mean_firing_hz": hw.spikes_per_inference / (n_neurons * hw.window_s), "f_max_hz": cn.f_max_hz,
+            "mean_firing_hz": hw.mean_rate_hz, "f_max_hz": cn.f_max_hz,
             "energy_per_spike_j": cn.energy_per_spike_j, "energy_per_inference_j": hw.energy_per_inference_j,
             "latency_s": hw.latency_s, "window_s": hw.window_s, "train_seconds": res.train_seconds,
             "images_per_s": hw.images_per_s, "ambient_k": amb, "citation": preset_info(name).citation,

@@ -46,7 +46,7 @@ class HWEvalResult:
     ----------
     accuracy, software_accuracy : fraction correct at circuit level / of the trained network, same images [0-1]
     energy_per_inference_j : supply + synaptic drivers + synaptic events [J]; split in ``energy_breakdown_j``
-    spikes_per_inference : spikes of all simulated neurons [-]
+    spikes_per_inference : spikes of all simulated neurons [-]; ``mean_rate_hz``: per neuron over the window [Hz]
     synaptic_events_per_inference : spikes x fan-out [-]
     latency_s : mean time from stimulus onset until the leading class stops changing [s]
     window_s : simulated time per image T dt [s]
@@ -72,6 +72,7 @@ class HWEvalResult:
     supply_v: float
     energy_breakdown_j: dict[str, float] = field(default_factory=dict)
     agreement: float = math.nan
+    mean_rate_hz: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -122,7 +123,7 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
         raise ParameterError(f"checkpoint: encoding {cfg.encoding!r} is not supported at hardware level; train with "
                              "--encoding current [-]")
     cn = circuit_neuron_for_preset(cfg.preset, cfg.delta)
-    if cfg.neuron is not None or ck["neuron"] != cn.params.to_dict():
+    if cfg.neuron is not None or not cn.params.matches(ck["neuron"]):
         raise ParameterError("checkpoint: its neuron is not the one derived from the circuit of preset "
                              f"{cfg.preset!r}; hardware-level inference needs a preset-derived neuron [-]")
     tr = Trainer(cfg)
@@ -171,9 +172,11 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     decided = cat("decision_s")
     lat = float(np.mean(np.where(np.isfinite(decided), decided, cfg.steps * p.dt)))
     sup, drv, evt = cat("supply_energy_j"), cat("synapse_driver_energy_j"), cat("event_energy_j")
+    spikes = float(np.mean(cat("spikes_per_layer").sum(1)))
+    n_neurons = in_cur.shape[1] + sum(len(b) for b in biases)
     return HWEvalResult(accuracy=acc, software_accuracy=software_acc,
                         energy_per_inference_j=float(np.mean(sup + drv + evt)),
-                        spikes_per_inference=float(np.mean(cat("spikes_per_layer").sum(1))),
+                        spikes_per_inference=spikes,
                         synaptic_events_per_inference=float(np.mean(cat("synaptic_events"))), latency_s=lat,
                         window_s=cfg.steps * p.dt, images_per_s=n_images / wall, n_images=n_images,
                         d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed, preset=cfg.preset,
@@ -181,4 +184,5 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
                         energy_breakdown_j={"neuron_supply": float(np.mean(sup)), "synapse_drivers": float(np.mean(drv)),
                                             "synaptic_events": float(np.mean(evt)),
                                             "device_dissipation": float(np.mean(cat("device_energy_j")))},
-                        agreement=float(np.mean(hw_pred == sw_pred.numpy())))
+                        agreement=float(np.mean(hw_pred == sw_pred.numpy())),
+                        mean_rate_hz=spikes / (n_neurons * cfg.steps * p.dt))

@@ -122,6 +122,12 @@ class VO2NeuronParams:
         """Plain ``{field: value}`` in SI units (JSON-ready)."""
         return asdict(self)
 
+    def matches(self, other: "VO2NeuronParams | Mapping[str, Any]", *, rel: float = 1e-6) -> bool:
+        """Same neuron up to ``rel`` relative difference per field (re-derivations differ at the solver tolerance)."""
+        theirs = other.to_dict() if isinstance(other, VO2NeuronParams) else dict(other)
+        return all(k in theirs and math.isclose(v, float(theirs[k]), rel_tol=rel, abs_tol=0.0)
+                   for k, v in self.to_dict().items())
+
     @classmethod
     def units(cls) -> dict[str, str]:
         """``{field: SI unit}`` from the field metadata."""

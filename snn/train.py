@@ -322,7 +322,7 @@ class Trainer:
                                  "delete it or choose another --out") from None
         mine, theirs = self.config.to_dict(), ck["config"]
         diff = [k for k in mine if k not in _RESUME_FREE and mine[k] != theirs.get(k)]
-        if self.neuron.to_dict() != ck["neuron"]:
+        if not self.neuron.matches(ck["neuron"]):
             diff.append("neuron parameters")
         if diff:
             raise ParameterError(f"checkpoint {self.checkpoint_path} was written with different settings "

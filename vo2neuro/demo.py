@@ -24,7 +24,7 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def device_section(out: Path) -> dict[str, Any]:
+def device_section(out: Path, *, quick: bool = False) -> dict[str, Any]:
     """R-T loops, steady-state I-V and a transient sweep of vo2 against vo2x at room temperature."""
     from vo2neuro.device import get_parameters, rt_loop, static_iv, voltage_sweep
     from vo2neuro.device.plotting import plot_iv, plot_rt, plot_sweep
@@ -79,8 +79,7 @@ def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
         t0 = time.perf_counter()
         _log(f"[demo] {name} ...")
         try:
-            kwargs = {"quick": quick} if name != "device" else {}
-            summary[name] = fn(out, **kwargs)
+            summary[name] = fn(out, quick=quick)
         except ImportError as exc:
             _log(f"[demo] {name}: skipped ({exc})")
             summary["skipped"].append(name)

@@ -57,3 +57,12 @@ def test_from_record_round_trip_and_missing_field(p):
     del d["i_max"]
     with pytest.raises(ParameterError, match=r"i_max \[A\]"):
         VO2NeuronParams.from_record(d)
+
+
+def test_matches_tolerates_solver_noise_only(p):
+    import dataclasses
+
+    assert p.matches(dataclasses.replace(p, r_leak=p.r_leak * (1 + 1e-9)))
+    assert p.matches(p.to_dict())
+    assert not p.matches(dataclasses.replace(p, r_leak=p.r_leak * (1 + 1e-3)))
+    assert not p.matches({k: v for k, v in p.to_dict().items() if k != "dt"})
