@@ -9,9 +9,12 @@ electro-thermal (zhang2024) device in the Pearson-Anson circuit, N = 1e2 .. 1e6,
   code-object set-up included, compilation excluded by a warm run), and ``cpp_standalone`` in a fresh subprocess
   per build (binary run time; the compile time is reported apart; ``--b2-threads`` OpenMP threads, default 0 =
   one thread without OpenMP: with 2 OpenMP threads on the shared 2-vCPU machine the binary ran 10-100x slower
-  because of spin-waiting under contention). The Brian2 electro-thermal model (``circuits.brian2_model.build_et_network``) has the same
-  electrical node, thermal node and major-loop hysteresis with a branch variable flipped on the sign of dT/dt, but
-  **no minor-loop memory**, and is integrated with forward Euler (Numba: exact node leg, exact thermal relaxation);
+  because of spin-waiting under contention). The Brian2 electro-thermal model (``circuits.brian2_model.build_et_network``)
+  has the same electrical node, thermal node and hysteresis with minor-loop memory (reversal points, proximity
+  window) and is integrated with forward Euler; its frequencies agree with the Numba kernel within 0.4 % at 1 ns
+  (``tests/regression/test_circuits_electrothermal.py``). The Numba PWL kernel is event driven (closed-form legs:
+  its cost grows with the number of switching events, not with the number of steps); the electro-thermal kernel
+  is stepped (exact node leg and thermal relaxation per step, SIMD over blocks of neurons);
 * scipy ``solve_ivp`` per neuron (a few neurons; neuron-steps counted on the kernel's time grid, duration / dt).
 
 All engines of one (model, N) are timed in this process (standalone binaries in subprocesses), interleaved,
@@ -104,8 +107,13 @@ class Brian2Runtime:
         return wall
 
 
-def bench_brian2_standalone(model: str, n: int, steps: int, repeats: int, threads: int) -> dict:
-    """cpp_standalone in a fresh subprocess: compile once, run the binary ``repeats`` times (median)."""
+def bench_brian2_standalone(model: str, n: int, steps: int, repeats: int, threads: int, *,
+                            minor_loops: bool = True) -> dict:
+    """cpp_standalone in a fresh subprocess: compile once, run the binary ``repeats`` times (median).
+
+    ``minor_loops=False`` (electro-thermal): Brian2 runs the simpler major-loop model (engine
+    ``brian2-cpp_standalone-major``), a reference for what the minor-loop memory costs Brian2.
+    """
     code = f"""
 import json, time, tempfile, sys, numpy as np, brian2 as b2
 sys.path.insert(0, {HERE!r})
@@ -120,7 +128,7 @@ if {model!r} == 'pwl':
 else:
     from vo2neuro.circuits.brian2_model import build_et_network
     _, net, G, mon = build_et_network(B._et(), v_in=np.full({n}, B.VIN_ET), r_load=B.RL_ET, capacitance=B.C_ET,
-                                      ambient=B.AMB_ET, dt=B.DT_ET)
+                                      ambient=B.AMB_ET, dt=B.DT_ET, minor_loops={minor_loops})
 net.run({steps} * B.DT[{model!r}] * b2.second)
 t0 = time.perf_counter()
 b2.device.build(directory=d, compile=True, run=False)
@@ -132,7 +140,8 @@ for _ in range({repeats}):
 print(json.dumps({{'compile_s': t_comp, 'runs_s': runs, 'spikes': int(mon.num_spikes)}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
-    row = {"engine": "brian2-cpp_standalone", "model": model, "n": n, "steps": steps, "threads": threads}
+    engine = "brian2-cpp_standalone" + ("" if minor_loops else "-major")
+    row = {"engine": engine, "model": model, "n": n, "steps": steps, "threads": threads}
     if out.returncode != 0:
         row["error"] = out.stderr.strip().splitlines()[-1:]
         return row
@@ -184,7 +193,7 @@ _MEM_CODE = """
 import json, resource, sys, tracemalloc
 from vo2neuro.circuits import simulate
 kw = dict(v_in={v}, r_load={rl}, capacitance={c}, ambient={amb})
-simulate("zhang2024", duration=30e-9, n_neurons=8, **kw)  # imports, compile / cache load
+simulate("zhang2024", duration=30e-9, n_neurons=1000, **kw)  # imports, parallel kernel: compile or cache load
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 if {traced}:
     tracemalloc.start()
@@ -198,6 +207,9 @@ print(json.dumps({{"rss_before_bytes": base, "max_rss_bytes": resource.getrusage
 def bench_memory(n: int) -> dict:
     """1e6 neurons, spike-only, electro-thermal, 100 steps, in fresh subprocesses (RSS run without tracemalloc)."""
     row = {"engine": "memory", "model": "electrothermal", "n": n}
+    # a first process loads (or compiles and caches) the kernels: compilation would otherwise set the peak RSS
+    warm = _MEM_CODE.format(v=VIN_ET, rl=RL_ET, c=C_ET, amb=AMB_ET, dt=DT_ET, n=1000, traced=False)
+    subprocess.run([sys.executable, "-c", warm], capture_output=True, text=True, timeout=900)
     for traced in (False, True):
         code = _MEM_CODE.format(v=VIN_ET, rl=RL_ET, c=C_ET, amb=AMB_ET, dt=DT_ET, n=n, traced=traced)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
@@ -236,7 +248,7 @@ def main(argv=None) -> int:
     sa_work = 2e6 if a.quick else 2e7            # neuron-steps per standalone binary run
     meta = {"numba_threads": numba.get_num_threads(), "cpu_count": os.cpu_count(), "quick": a.quick,
             "repeats": reps, "b2_threads": a.b2_threads, "loadavg_start": os.getloadavg(),
-            "dt_s": DT, "note": "Brian2 electro-thermal: major loop only (no minor-loop memory), forward Euler"}
+            "dt_s": DT, "note": "Brian2 electro-thermal: same equations incl. minor-loop memory, forward Euler; Numba PWL event driven"}
     have_b2 = False
     if not a.no_brian2:
         try:
@@ -259,13 +271,11 @@ def main(argv=None) -> int:
             for e in engines:  # warm (compile) + calibration
                 e.run(10)
                 lo, hi = max(5, min(100, int(1e6 / n))), max(100, int(3e8 / n))
-                if e.name == "numba":
-                    s1 = max(10, int(2e6 / n))
-                    steps[e.name] = _steps_for(e.run(s1), s1, target_s, lo=lo, hi=hi)
-                else:  # Brian2 runtime: incremental rate (the per-run set-up is paid once per timed run)
-                    s1 = 20 if n <= 10_000 else 4
-                    w1, w2 = e.run(s1), e.run(5 * s1)
-                    steps[e.name] = _steps_for(max(w2 - w1, 1e-3), 4 * s1, target_s, lo=lo, hi=hi)
+                # incremental rate: the per-call set-up (O(N) arrays, Brian2 code objects) is paid once per timed
+                # run and would otherwise make the calibrated runs too short at large N
+                s1 = max(10, int(2e6 / n)) if e.name == "numba" else (20 if n <= 10_000 else 4)
+                w1, w2 = e.run(s1), e.run(5 * s1)
+                steps[e.name] = _steps_for(max(w2 - w1, 1e-3), 4 * s1, target_s, lo=lo, hi=hi)
             walls = {e.name: [] for e in engines}
             for _ in range(reps):
                 for e in engines:
@@ -286,6 +296,13 @@ def main(argv=None) -> int:
                 log(f"{'brian2-cpp_standalone':<22} {model:<15} N={n:>8}  steps={sa_steps:>8}  "
                     + (f"{row['neuron_steps_per_s']:.3e} neuron-steps/s  compile {row['compile_s']:.1f} s"
                        if "error" not in row else str(row["error"])))
+                if model == "electrothermal" and n >= 10_000:
+                    row = bench_brian2_standalone(model, n, sa_steps, reps, a.b2_threads, minor_loops=False)
+                    row["loadavg"] = _load()
+                    rows.append(row)
+                    log(f"{'  (major loop only)':<22} {model:<15} N={n:>8}  steps={sa_steps:>8}  "
+                        + (f"{row['neuron_steps_per_s']:.3e} neuron-steps/s" if "error" not in row
+                           else str(row["error"])))
     for model, n, dur in (("pwl", 4, 20e-6), ("electrothermal", 2, 10e-6)):
         row = bench_solve_ivp(model, n, dur)
         rows.append(row)
@@ -303,7 +320,7 @@ def main(argv=None) -> int:
                    and r.get("n") == n}
             nb = get.get("numba")
             rr = {"model": model, "n": n, "numba": nb}
-            for other in ("brian2-numpy", "brian2-cython", "brian2-cpp_standalone"):
+            for other in ("brian2-numpy", "brian2-cython", "brian2-cpp_standalone", "brian2-cpp_standalone-major"):
                 if get.get(other):
                     rr[other] = get[other]
                     rr[f"x_{other}"] = nb / get[other]

@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="vo2neuro-bench-sweep-"))
     out: dict = {"machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()}, "runs": {}}
     try:
-        n_vin, n_delta = (40, 5) if args.quick else (1600, 5)
-        cfg = _config(n_vin, n_delta, chunk=200)
+        n_vin, n_delta = (40, 5) if args.quick else (1600, 25)
+        cfg = _config(n_vin, n_delta, chunk=500)
         for workers in (1, 2):
             t0 = time.perf_counter()
             res = run_sweep(cfg, tmp / f"w{workers}.zarr", workers=workers, progress=False)

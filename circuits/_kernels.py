@@ -29,6 +29,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from vo2neuro.circuits._vmath import vexp, vexpm1, vlogistic, vsin
 from vo2neuro.device._kernels import (
     g_of,
     hyst_init,
@@ -192,7 +193,7 @@ _TANH_ZERO = -19.2
 #: Neurons advanced in lock-step by one thread (electro-thermal kernel): the per-step chain of dependent
 #: transcendentals (tanh -> exp -> 1/R -> expm1 -> T) is latency bound for one neuron; staged loops over a
 #: block of independent neurons keep the floating-point units busy (throughput bound).
-ET_BLOCK = 16
+ET_BLOCK = 32
 
 
 @njit(cache=True)
@@ -204,51 +205,42 @@ def _inv_den(T_pr: float) -> float:
     return 1.0 / den
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int,
               g_load: np.ndarray, cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams,
               r0_factor: np.ndarray, tc_shift: np.ndarray, noise: float, dv_detect: float, t_settle: float,
               st_V: np.ndarray, st_T: np.ndarray, st_Tprev: np.ndarray, st_h: np.ndarray,
               st_falling: np.ndarray, st_rng: np.ndarray, acc: np.ndarray, rec_row: np.ndarray, rec_every: int,
               trace: np.ndarray) -> None:
-    """Neurons i0 .. i0+nb-1 of :func:`run_et` (nb <= ET_BLOCK), state in block-local arrays."""
+    """Neurons i0 .. i0+nb-1 of :func:`run_et` (nb <= ET_BLOCK), state in block-local arrays.
+
+    Every block-local array has ET_BLOCK lanes; lanes nb .. ET_BLOCK-1 replicate neuron i0 so that the
+    arithmetic stages run branch-free over a fixed trip count (SIMD); they are never written back.
+    """
     B = ET_BLOCK
+    # one work array, a row per variable: rows share one base pointer, so LLVM proves the stage loops free of
+    # aliasing and vectorises them (separate allocations would need more run-time alias checks than it makes)
+    W = np.empty((32, B))
+    V, T, Tp, vext, text, falling = W[0], W[1], W[2], W[3], W[4], W[5]     # node, thermal, detector state
+    delta, r, T_r, g_r, T_pr, T_last = W[6], W[7], W[8], W[9], W[10], W[11]  # hysteresis memory
+    es, ed, el = W[12], W[13], W[14]                                         # energy counters [J]
+    C, dt_C, gL, T0, R_0, T_c = W[15], W[16], W[17], W[18], W[19], W[20]     # per-neuron constants
+    b_off, inv_den = W[21], W[22]          # delta w/2 + T_c [K] and 1/T_pr [1/K] (change at reversals)
+    u, J = W[23], W[24]                    # drive sample [V or A], injected current at V = 0 [A]
+    ul = W[25]                             # source voltage across the load (voltage drive) or 0 (current drive)
+    src_a, src_b = W[26], W[27]            # source power = src_a + src_b V [W]
+    R = W[28]                              # device resistance over the step [Ohm]
+    ev = W[29]                             # detector event this step: +1 spike, -1 return, 0 none
+    rev = W[30]                            # memory: +-1 reversal, 2 accepted change, 0 inside the dead band
+    Tn = W[31]                             # clamped end-of-step temperature [K]
     ncol = drive.shape[1]
     nsamp = drive.shape[0]
-    V = np.empty(B)
-    T = np.empty(B)
-    Tp = np.empty(B)
-    delta = np.empty(B)
-    r = np.empty(B)
-    T_r = np.empty(B)
-    g_r = np.empty(B)
-    T_pr = np.empty(B)
-    T_last = np.empty(B)
-    falling = np.empty(B)
     rng = np.empty(B, dtype=np.uint64)
-    C = np.empty(B)
-    dt_C = np.empty(B)
-    gL = np.empty(B)
-    T0 = np.empty(B)
     row = np.empty(B, dtype=np.int64)
     col = np.empty(B, dtype=np.int64)
-    vext = np.empty(B)
-    text = np.empty(B)
-    es = np.empty(B)
-    ed = np.empty(B)
-    el = np.empty(B)
-    R_0 = np.empty(B)
-    T_c = np.empty(B)
-    b_off = np.empty(B)
-    inv_den = np.empty(B)
-    u = np.empty(B)
-    J = np.empty(B)
-    y_g = np.empty(B)
-    expo = np.empty(B)
-    R = np.empty(B)
     any_rec = False
-    for j in range(nb):
-        i = i0 + j
+    for j in range(B):
+        i = i0 + j if j < nb else i0
         V[j] = st_V[i]
         T[j] = st_T[i]
         Tp[j] = st_Tprev[i]
@@ -264,8 +256,8 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
         dt_C[j] = dt / cap[i]
         gL[j] = g_load[i]
         T0[j] = ambient[i]
-        row[j] = rec_row[i]
-        if rec_row[i] >= 0:
+        row[j] = rec_row[i] if j < nb else -1
+        if row[j] >= 0:
             any_rec = True
         col[j] = i if ncol > 1 else 0
         vext[j] = acc[i, A_VEXT]
@@ -275,11 +267,8 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
         el[j] = acc[i, A_ELOAD]
         R_0[j] = p.R_0 * r0_factor[i]       # as device_variant
         T_c[j] = p.T_c + tc_shift[i]
-        half_w = p.w * 0.5
-        b_off[j] = delta[j] * half_w + T_c[j]
+        b_off[j] = delta[j] * p.w * 0.5 + T_c[j]
         inv_den[j] = _inv_den(T_pr[j])
-        u[j] = drive[0, col[j]]
-        J[j] = u[j] * gL[j] if mode == 0 else u[j]
     # parameters shared by the block
     T_min = p.T_min
     T_max = p.T_max
@@ -289,128 +278,142 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
     R_m = p.R_m
     pf = p.pf_coeff
     db = p.deadband
-    S_e = p.S_e
+    inv_Se = 1.0 / p.S_e
     half_w = p.w * 0.5
     a_th = math.exp(-dt * p.S_e / p.C_th)          # thermal_step's decay factor
     sd_th = 0.0
     if noise > 0.0:
         sd_th = noise / math.sqrt(2.0 * p.C_th * p.S_e) * math.sqrt(1.0 - a_th * a_th)
+    inv_dt = 1.0 / dt
     kk = 0
     ks = 0
     for k in range(n_steps):
-        if ks == stride:  # next drive sample (counter instead of a division per step)
-            ks = 0
-            if kk < nsamp - 1:
-                kk += 1
-            for j in range(nb):
-                u[j] = drive[kk, col[j]]
-                J[j] = u[j] * gL[j] if mode == 0 else u[j]
+        if k == 0 or ks == stride:  # next drive sample (counter instead of a division per step)
+            if k > 0:
+                ks = 0
+                if kk < nsamp - 1:
+                    kk += 1
+            for j in range(B):
+                uj = drive[kk, col[j]]
+                u[j] = uj
+                if mode == 0:   # voltage source through R_L: P_src = u gL (u - V)
+                    J[j] = uj * gL[j]
+                    ul[j] = uj
+                    src_a[j] = uj * uj * gL[j]
+                    src_b[j] = -uj * gL[j]
+                else:           # current source: P_src = u V
+                    J[j] = uj
+                    ul[j] = 0.0
+                    src_a[j] = 0.0
+                    src_b[j] = uj
         ks += 1
         t = t0 + k * dt
-        # stage 1: spike detector (detect(), state in locals), mid-step temperature, proximity window
-        for j in range(nb):
+        # stage 1 (SIMD): spike detector state machine (:func:`detect`); an event is only flagged here
+        n_ev = 0
+        for j in range(B):
             Vj = V[j]
-            if falling[j] < 0.5:
-                if Vj > vext[j]:
-                    vext[j] = Vj
-                    text[j] = t
-                elif Vj < vext[j] - dv_detect:
-                    i = i0 + j
+            fall = falling[j] > 0.5
+            up = Vj > vext[j]
+            down = Vj < vext[j]
+            e = 0.0
+            if not fall and not up and Vj < vext[j] - dv_detect:
+                e = 1.0
+            if fall and not down and Vj > vext[j] + dv_detect:
+                e = -1.0
+            ev[j] = e
+            n_ev += e != 0.0
+            track = (up and not fall) or (down and fall)
+            vext[j] = Vj if track else vext[j]
+            text[j] = t if track else text[j]
+        # stage 1b (scalar, rare): bookkeeping of the flagged events at the extremum found before this step
+        for j in range(nb if n_ev > 0 else 0):
+            if ev[j] != 0.0:
+                i = i0 + j
+                if ev[j] > 0.0:
                     acc[i, A_ESRC] = es[j]
                     acc[i, A_EDEV] = ed[j]
                     acc[i, A_ELOAD] = el[j]
                     on_spike(acc, i, text[j], vext[j], t_settle)
-                    vext[j] = Vj
-                    text[j] = t
                     falling[j] = 1.0
-            else:
-                if Vj < vext[j]:
-                    vext[j] = Vj
-                    text[j] = t
-                elif Vj > vext[j] + dv_detect:
-                    on_return(acc, i0 + j, text[j], vext[j], t_settle)
-                    vext[j] = Vj
-                    text[j] = t
+                else:
+                    on_return(acc, i, text[j], vext[j], t_settle)
                     falling[j] = 0.0
+                vext[j] = V[j]
+                text[j] = t
+        # stage 2 (SIMD): R(T_mid, H) = R_0 e^{Ea/kT} g + R_m at the extrapolated mid-step temperature, with the
+        # proximity window of the minor loops (device._kernels.g_of, resistance); vexp/vsin vectorise
+        for j in range(B):
             Tc = T[j] + 0.5 * (T[j] - Tp[j])
-            if Tc < T_min:
-                Tc = T_min
-            elif Tc > T_max:
-                Tc = T_max
-            Tpx = 0.0
-            if r[j] > 0.5:
-                x = (Tc - T_r[j]) * inv_den[j]
-                z = _PI2 - 2.0 * _PI * x
-                if z > _TANH_ZERO:
-                    Tpx = T_pr[j] * (0.5 * (1.0 - math.sin(gamma * x)) * (1.0 + math.tanh(z)))
-            y_g[j] = beta * (b_off[j] - (Tc + Tpx))
+            Tc = min(max(Tc, T_min), T_max)
+            x = (Tc - T_r[j]) * inv_den[j]
+            z = _PI2 - 2.0 * _PI * x
+            z = max(z, _TANH_ZERO)   # 1 + tanh(z) = 2 logistic(z) is 0 to double precision below
+            px = T_pr[j] * (0.5 * (1.0 - vsin(gamma * x)) * (2.0 * vlogistic(z)))
+            px = px if (r[j] > 0.5 and z > _TANH_ZERO) else 0.0
+            y = beta * (b_off[j] - (Tc + px))
             e = EaK / Tc
             if pf > 0.0:
-                e -= pf * math.sqrt(abs(Vj)) / Tc
-            expo[j] = e
-        # stage 2: R(T_mid, H) = R_ins g + R_m (device._kernels.resistance)
-        for j in range(nb):
-            R[j] = R_0[j] * math.exp(expo[j]) * (0.5 + 0.5 * math.tanh(y_g[j])) + R_m
-        # stage 3: exact node leg (leg(), energies()), thermal node (thermal_step), memory (hyst_update)
-        for j in range(nb):
-            Rj = R[j]
-            invR = 1.0 / Rj
-            G = gL[j] + invR
-            uj = u[j]
-            Vinf = J[j] / G
-            Vj = V[j]
-            if any_rec:
+                e -= pf * math.sqrt(abs(V[j])) / Tc
+            R[j] = R_0[j] * vexp(e) * vlogistic(y) + R_m
+        if any_rec and k % rec_every == 0:
+            s = k // rec_every
+            for j in range(nb):
                 rw = row[j]
-                if rw >= 0 and k % rec_every == 0:
-                    s = k // rec_every
-                    trace[rw, s, TR_V] = Vj
-                    trace[rw, s, TR_I] = Vj / Rj
+                if rw >= 0:
+                    trace[rw, s, TR_V] = V[j]
+                    trace[rw, s, TR_I] = V[j] / R[j]
                     trace[rw, s, TR_T] = T[j]
-                    trace[rw, s, TR_R] = Rj
-                    trace[rw, s, TR_ISRC] = (uj - Vj) * gL[j] if mode == 0 else uj
+                    trace[rw, s, TR_R] = R[j]
+                    trace[rw, s, TR_ISRC] = (u[j] - V[j]) * gL[j] if mode == 0 else u[j]
+        # stage 3 (SIMD): exact node leg (leg(), energies()), thermal node (thermal_step), dead-band test of the
+        # memory (hyst_update)
+        for j in range(B):
+            invR = 1.0 / R[j]
+            G = gL[j] + invR
+            Vinf = J[j] / G
             tau = C[j] / G
-            e1 = -math.expm1(-dt_C[j] * G)
+            e1 = -vexpm1(-dt_C[j] * G)
             e2 = e1 * (2.0 - e1)  # = 1 - e^{-2x}
-            a = Vj - Vinf
+            a = V[j] - Vinf
             V[j] = Vinf + a * (1.0 - e1)
             iV = Vinf * dt + a * tau * e1
             iV2 = Vinf * Vinf * dt + 2.0 * Vinf * a * tau * e1 + 0.5 * a * a * tau * e2
             edev = iV2 * invR
-            if mode == 0:
-                es[j] += uj * gL[j] * (uj * dt - iV)
-                el[j] += gL[j] * (uj * uj * dt - 2.0 * uj * iV + iV2)
-            else:
-                es[j] += uj * iV
-                el[j] += gL[j] * iV2
+            es[j] += src_a[j] * dt + src_b[j] * iV
+            el[j] += gL[j] * (ul[j] * ul[j] * dt - 2.0 * ul[j] * iV + iV2)
             ed[j] += edev
             Tj = T[j]
             Tp[j] = Tj
-            T_inf = T0[j] + edev / dt / S_e
-            Tj = T_inf + (Tj - T_inf) * a_th
-            if sd_th > 0.0:
+            T_inf = T0[j] + edev * inv_dt * inv_Se
+            T[j] = T_inf + (Tj - T_inf) * a_th
+        if sd_th > 0.0:
+            for j in range(B):
                 rs, xi = rng_normal(rng[j])
                 rng[j] = rs
-                Tj += sd_th * xi
-            T[j] = Tj
-            # hysteresis memory: nothing happens while |T - T_last| stays inside the dead band
-            Tn = Tj
-            if Tn < T_min:
-                Tn = T_min
-            elif Tn > T_max:
-                Tn = T_max
-            dT = Tn - T_last[j]
-            if abs(dT) > db:
-                sgn = 1.0 if dT > 0.0 else -1.0
-                if sgn != delta[j]:
-                    pj = device_variant(p, r0_factor[i0 + j], tc_shift[i0 + j], noise)
-                    g_r[j] = g_of(Tn, delta[j], r[j], T_r[j], T_pr[j], pj)
-                    T_pr[j] = t_pr_of(sgn, g_r[j], Tn, pj)
-                    delta[j] = sgn
-                    r[j] = 1.0
-                    T_r[j] = Tn
-                    b_off[j] = sgn * half_w + T_c[j]
-                    inv_den[j] = _inv_den(T_pr[j])
-                T_last[j] = Tn
+                T[j] += sd_th * xi
+        n_rev = 0
+        for j in range(B):
+            Tq = min(max(T[j], T_min), T_max)
+            Tn[j] = Tq
+            dT = Tq - T_last[j]
+            sgn = 1.0 if dT > 0.0 else -1.0
+            moved = abs(dT) > db
+            reversal = moved and sgn != delta[j]
+            rev[j] = sgn if reversal else (2.0 if moved else 0.0)
+            n_rev += reversal
+            T_last[j] = Tq if moved else T_last[j]
+        # stage 4 (scalar, rare): reversal points of the memory
+        for j in range(nb if n_rev > 0 else 0):
+            sgn = rev[j]
+            if sgn == 1.0 or sgn == -1.0:
+                pj = device_variant(p, r0_factor[i0 + j], tc_shift[i0 + j], noise)
+                g_r[j] = g_of(Tn[j], delta[j], r[j], T_r[j], T_pr[j], pj)
+                T_pr[j] = t_pr_of(sgn, g_r[j], Tn[j], pj)
+                delta[j] = sgn
+                r[j] = 1.0
+                T_r[j] = Tn[j]
+                b_off[j] = sgn * half_w + T_c[j]
+                inv_den[j] = _inv_den(T_pr[j])
     for j in range(nb):
         i = i0 + j
         acc[i, A_ESRC] = es[j]
@@ -530,6 +533,43 @@ def _pwl_event_step(i: int, t: float, dt: float, mode: int, u: float, J: float, 
     return V, metal, vth, rng
 
 
+@njit(cache=True)
+def _steps_before_crossing(a: float, a_thr: float, q: float, x: float, cap: np.int64, falling: bool) -> np.int64:
+    r"""Whole steps (at most ``cap``) a geometric leg a_j = a q^j takes before the step that crosses a_thr.
+
+    The leg survives step j (a_{j+1} still short of the threshold) while a q^{j+1} < a_thr (rising leg,
+    ``falling`` False) or a q^{j+1} > a_thr (falling leg). With rho = a_thr / a in (0, 1) the crossing step is the
+    first j with q^{j+1} <= rho, so m = ceil(L) - 1 whole steps, L = ln(rho) / ln(q) = -ln(rho) / x with
+    x = dt / tau [-]; otherwise (rho <= 0 or >= 1: V_inf on the near side of the threshold) the leg never
+    crosses. The estimate is corrected against the discrete criterion so that round-off in L cannot skip or
+    repeat a step.
+    """
+    if a == 0.0:
+        return cap
+    rho = a_thr / a
+    if not (rho > 0.0 and rho < 1.0):
+        return cap
+    L = -math.log(rho) / x
+    if L > cap + 1.0:
+        return cap
+    m = np.int64(math.ceil(L)) - 1
+    if m < 0:
+        m = np.int64(0)
+    for _ in range(4):  # round-off corrections (at most one is ever needed)
+        am = a * math.exp(-m * x)
+        if m > 0 and ((am >= a_thr) if not falling else (am <= a_thr)):
+            m -= 1
+            continue
+        a1 = am * q
+        if m < cap and ((a1 < a_thr) if not falling else (a1 > a_thr)):
+            m += 1
+            continue
+        break
+    if m > cap:
+        m = cap
+    return m
+
+
 @njit(cache=True, parallel=True)
 def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int, g_load: np.ndarray,
             cap: np.ndarray, r_off: np.ndarray, r_on: float, v_th: np.ndarray, v_h: float, c2c_rel: float,
@@ -542,11 +582,12 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
     metallic leg when V falls to ``v_h``; crossing times are solved in closed form
     (t* = tau ln((V_inf - V_0)/(V_inf - V_target))) and the step continues with the other resistance.
 
-    Between events, with the drive constant, a leg is the linear recurrence a_{k+1} = q a_k for
-    a = V - V_inf, q = e^{-dt/tau}: the inner loop is one multiply, one compare and the two sums
-    S1 = sum a_k, S2 = sum a_k^2 from which the leg's energies follow in closed form (:func:`leg` summed over
-    the steps); a step in which a threshold is crossed goes through the exact event solver. Chunks end at
-    drive-sample boundaries and trace samples.
+    Between events, with the drive constant, a leg is the geometric sequence a_{k+1} = q a_k for
+    a = V - V_inf, q = e^{-dt/tau}: the number of whole steps before the step that crosses the threshold is
+    found in closed form (:func:`_steps_before_crossing`) and the leg's voltage and energies over them come from
+    one :func:`leg` call, so the cost is O(switching events + drive samples + trace samples), not O(steps);
+    the crossing step goes through the exact event solver. Chunks end at drive-sample boundaries and trace
+    samples.
 
     Shapes as in :func:`run_et`; ``r_off``, ``v_th`` (N,) per-neuron values (device-to-device variability).
     """
@@ -570,12 +611,8 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
         G_on = gL + 1.0 / r_on
         tau_off = C / G_off
         tau_on = C / G_on
-        e1_off = -math.expm1(-dt / tau_off)
-        e2_off = -math.expm1(-2.0 * dt / tau_off)
-        e1_on = -math.expm1(-dt / tau_on)
-        e2_on = -math.expm1(-2.0 * dt / tau_on)
-        q_off = 1.0 - e1_off
-        q_on = 1.0 - e1_on
+        q_off = math.exp(-dt / tau_off)
+        q_on = math.exp(-dt / tau_on)
         es = acc[i, A_ESRC]
         ed = acc[i, A_EDEV]
         el = acc[i, A_ELOAD]
@@ -599,42 +636,21 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
                     trace[row, s, TR_R] = R
                     trace[row, s, TR_ISRC] = (u - V) * gL if mode == 0 else u
                 seg_end = min(seg_end, (k // rec_every + 1) * rec_every)
-            # steps k .. seg_end-1 without a crossing: a <- q a (V(t) is monotone within a leg)
+            # steps k .. seg_end-1 without a crossing, in closed form: a_j = a q^j (a = V - V_inf), and the
+            # leg survives step j when a q^(j+1) stays on the near side of a_thr = thr - V_inf.
             if metal > 0.5:
-                G, tau, e1, e2, q, thr = G_on, tau_on, e1_on, e2_on, q_on, v_h
+                G, tau, q, thr = G_on, tau_on, q_on, v_h
+                ok = V > thr
             else:
-                G, tau, e1, e2, q, thr = G_off, tau_off, e1_off, e2_off, q_off, vth
+                G, tau, q, thr = G_off, tau_off, q_off, vth
+                ok = V < thr
             Vinf = J / G
-            a = V - Vinf
-            a_thr = thr - Vinf
-            S1 = 0.0
-            S2 = 0.0
-            k0 = k
-            if metal > 0.5:
-                if V > thr:
-                    while k < seg_end:
-                        a1 = a * q
-                        if not a1 > a_thr:
-                            break
-                        S1 += a
-                        S2 += a * a
-                        a = a1
-                        k += 1
-            else:
-                if V < thr:
-                    while k < seg_end:
-                        a1 = a * q
-                        if not a1 < a_thr:
-                            break
-                        S1 += a
-                        S2 += a * a
-                        a = a1
-                        k += 1
-            m = k - k0
+            m = np.int64(0)
+            if ok:
+                m = _steps_before_crossing(V - Vinf, thr - Vinf, q, dt / tau, seg_end - k, metal > 0.5)
             if m > 0:
                 span = m * dt
-                iV = Vinf * span + tau * e1 * S1
-                iV2 = Vinf * Vinf * span + 2.0 * Vinf * tau * e1 * S1 + 0.5 * tau * e2 * S2
+                V1, iV, iV2 = leg(V, Vinf, tau, span)
                 ed += iV2 * (G - gL)
                 if mode == 0:
                     es += u * gL * (u * span - iV)
@@ -642,7 +658,8 @@ def run_pwl(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, st
                 else:
                     es += u * iV
                     el += gL * iV2
-                V = Vinf + a
+                V = V1
+                k += m
             if k < seg_end:  # a threshold is crossed in step k
                 acc[i, A_ESRC] = es
                 acc[i, A_EDEV] = ed
