@@ -232,7 +232,7 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
     src_a, src_b = W[26], W[27]            # source power = src_a + src_b V [W]
     R = W[28]                              # device resistance over the step [Ohm]
     ev = W[29]                             # detector event this step: +1 spike, -1 return, 0 none
-    rev = W[30]                            # memory: +-1 reversal, 2 accepted change, 0 inside the dead band
+    rev = W[30]                            # memory: +-1 reversal to that branch this step, else 0
     Tn = W[31]                             # clamped end-of-step temperature [K]
     ncol = drive.shape[1]
     nsamp = drive.shape[0]
@@ -400,13 +400,13 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
             sgn = 1.0 if dT > 0.0 else -1.0
             moved = abs(dT) > db
             reversal = moved and sgn != delta[j]
-            rev[j] = sgn if reversal else (2.0 if moved else 0.0)
+            rev[j] = sgn if reversal else 0.0
             n_rev += reversal
             T_last[j] = Tq if moved else T_last[j]
         # stage 4 (scalar, rare): reversal points of the memory
         for j in range(nb if n_rev > 0 else 0):
             sgn = rev[j]
-            if sgn == 1.0 or sgn == -1.0:
+            if sgn != 0.0:
                 pj = device_variant(p, r0_factor[i0 + j], tc_shift[i0 + j], noise)
                 g_r[j] = g_of(Tn[j], delta[j], r[j], T_r[j], T_pr[j], pj)
                 T_pr[j] = t_pr_of(sgn, g_r[j], Tn[j], pj)

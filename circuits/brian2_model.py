@@ -140,7 +140,9 @@ def build_et_network(dev, *, v_in, r_load, capacitance: float, ambient: float, d
                "vext = falling*clip(v, -vbig, vext) + (1 - falling)*clip(v, vext, vbig)"])
     G.run_regularly("\n".join(code),
                     when="end")
-    h = _hyst_init_arrays(k, ambient)
+    from vo2neuro.device._kernels import hyst_init
+
+    h = hyst_init(float(ambient), 1.0, k)  # at rest on the heating branch, as the Numba simulator starts
     G.Vs = vin * b2.volt
     G.RL = np.broadcast_to(np.asarray(r_load, dtype=float), (n,)) * b2.ohm
     G.v = 0 * b2.volt
@@ -156,9 +158,3 @@ def build_et_network(dev, *, v_in, r_load, capacitance: float, ambient: float, d
     net = b2.Network(G, mon)
     return b2, net, G, mon
 
-
-def _hyst_init_arrays(k, ambient: float):
-    """Memory at rest at ``ambient`` [K] on the heating branch, as the Numba simulator starts."""
-    from vo2neuro.device._kernels import hyst_init
-
-    return hyst_init(float(ambient), 1.0, k)
