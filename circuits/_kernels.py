@@ -29,7 +29,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from vo2neuro.circuits._vmath import vexp, vexpm1, vlogistic, vsin
+from vo2neuro.circuits._vmath import vexp, vexpm1, vsin
 from vo2neuro.device._kernels import (
     g_of,
     hyst_init,
@@ -221,7 +221,7 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
     B = ET_BLOCK
     # one work array, a row per variable: rows share one base pointer, so LLVM proves the stage loops free of
     # aliasing and vectorises them (separate allocations would need more run-time alias checks than it makes)
-    W = np.empty((32, B))
+    W = np.empty((33, B))
     V, T, Tp, vext, text, falling = W[0], W[1], W[2], W[3], W[4], W[5]     # node, thermal, detector state
     delta, r, T_r, g_r, T_pr, T_last = W[6], W[7], W[8], W[9], W[10], W[11]  # hysteresis memory
     es, ed, el = W[12], W[13], W[14]                                         # energy counters [J]
@@ -230,10 +230,10 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
     u, J = W[23], W[24]                    # drive sample [V or A], injected current at V = 0 [A]
     ul = W[25]                             # source voltage across the load (voltage drive) or 0 (current drive)
     src_a, src_b = W[26], W[27]            # source power = src_a + src_b V [W]
-    R = W[28]                              # device resistance over the step [Ohm]
-    ev = W[29]                             # detector event this step: +1 spike, -1 return, 0 none
-    rev = W[30]                            # memory: +-1 reversal to that branch this step, else 0
-    Tn = W[31]                             # clamped end-of-step temperature [K]
+    Rn, Rd = W[28], W[29]                  # device resistance over the step = Rn / Rd [Ohm]
+    ev = W[30]                             # detector event this step: +1 spike, -1 return, 0 none
+    rev = W[31]                            # memory: +-1 reversal to that branch this step, else 0
+    Tn = W[32]                             # clamped end-of-step temperature [K]
     ncol = drive.shape[1]
     nsamp = drive.shape[0]
     rng = np.empty(B, dtype=np.uint64)
@@ -342,37 +342,50 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
                 vext[j] = V[j]
                 text[j] = t
         # stage 2 (SIMD): R(T_mid, H) = R_0 e^{Ea/kT} g + R_m at the extrapolated mid-step temperature, with the
-        # proximity window of the minor loops (device._kernels.g_of, resistance); vexp/vsin vectorise
+        # proximity window of the minor loops (device._kernels.g_of, resistance); vexp/vsin vectorise.
+        # Divisions cost as much as a polynomial in SIMD code, so quotients share reciprocals: 1/T and the
+        # window's logistic 1/(1 + e^{-2z}) come from one division, and R is kept as the fraction Rn/Rd
+        # (g = 1/(1 + q), R = (R_0 e^{Ea/kT} + R_m (1 + q)) / (1 + q)) for stage 3.
         for j in range(B):
             Tc = T[j] + 0.5 * (T[j] - Tp[j])
             Tc = min(max(Tc, T_min), T_max)
             x = (Tc - T_r[j]) * inv_den[j]
             z = _PI2 - 2.0 * _PI * x
             z = max(z, _TANH_ZERO)   # 1 + tanh(z) = 2 logistic(z) is 0 to double precision below
-            px = T_pr[j] * (0.5 * (1.0 - vsin(gamma * x)) * (2.0 * vlogistic(z)))
+            dz = 1.0 + vexp(-2.0 * z)
+            rr = 1.0 / (Tc * dz)
+            inv_T = dz * rr
+            px = T_pr[j] * ((1.0 - vsin(gamma * x)) * (Tc * rr))   # T_pr (1 - sin)/2 (1 + tanh z)
             px = px if (r[j] > 0.5 and z > _TANH_ZERO) else 0.0
             y = beta * (b_off[j] - (Tc + px))
-            e = EaK / Tc
+            e = EaK * inv_T
             if pf > 0.0:
-                e -= pf * math.sqrt(abs(V[j])) / Tc
-            R[j] = R_0[j] * vexp(e) * vlogistic(y) + R_m
+                e -= pf * math.sqrt(abs(V[j])) * inv_T
+            dq = 1.0 + vexp(-2.0 * y)
+            Rn[j] = R_0[j] * vexp(e) + R_m * dq
+            Rd[j] = dq
         if any_rec and k % rec_every == 0:
             s = k // rec_every
             for j in range(nb):
                 rw = row[j]
                 if rw >= 0:
                     trace[rw, s, TR_V] = V[j]
-                    trace[rw, s, TR_I] = V[j] / R[j]
+                    Rj = Rn[j] / Rd[j]
+                    trace[rw, s, TR_I] = V[j] / Rj
                     trace[rw, s, TR_T] = T[j]
-                    trace[rw, s, TR_R] = R[j]
+                    trace[rw, s, TR_R] = Rj
                     trace[rw, s, TR_ISRC] = (u[j] - V[j]) * gL[j] if mode == 0 else u[j]
         # stage 3 (SIMD): exact node leg (leg(), energies()), thermal node (thermal_step), dead-band test of the
         # memory (hyst_update)
         for j in range(B):
-            invR = 1.0 / R[j]
+            # 1/R = Rd/Rn and 1/G = Rn/(gL Rn + Rd) from one division
+            H = gL[j] * Rn[j] + Rd[j]
+            rr = 1.0 / (Rn[j] * H)
+            invR = Rd[j] * H * rr
+            invG = Rn[j] * Rn[j] * rr
             G = gL[j] + invR
-            Vinf = J[j] / G
-            tau = C[j] / G
+            Vinf = J[j] * invG
+            tau = C[j] * invG
             e1 = -vexpm1(-dt_C[j] * G)
             e2 = e1 * (2.0 - e1)  # = 1 - e^{-2x}
             a = V[j] - Vinf

@@ -23,7 +23,6 @@ _PI_HI = 3.14159265346825122834       # pi split likewise: 33 significant bits (
 _PI_LO = 1.21542010130123844986e-10   # pi - _PI_HI (fdlibm's 2 pio2_1t)
 _INV_PI = 0.3183098861837907
 _X_MAX = 700.0                        # |x| bound of vexp: e^700 ~ 1e304 stays a normal double
-_HALF_LN2 = 0.34657359027997264
 
 # Taylor coefficients 1/k!, k = 2 .. 13: on |r| <= ln2/2 the truncation error is r^14/14! < 5e-18 relative.
 _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13 = (1.0 / math.factorial(k) for k in range(2, 14))
@@ -59,24 +58,34 @@ def _expm1_poly(r: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def vexp(x: float) -> float:
-    """e^x for |x| <= 700 (clamped outside) [-]: x = n ln2 + r, e^x = 2^n (1 + expm1(r))."""
+def _exp_parts(x: float) -> tuple[float, float]:
+    """(2^n, e^r - 1) with x = n ln2 + r, |r| <= ln2/2, for x clamped to |x| <= 700 [-]."""
     if x > _X_MAX:
         x = _X_MAX
     elif x < -_X_MAX:
         x = -_X_MAX
     n = math.floor(x * _LOG2E + 0.5)
     r = (x - n * _LN2_HI) - n * _LN2_LO
-    scale = _f64_from_bits((int(n) + 1023) << 52)
-    return scale + scale * _expm1_poly(r)
+    return _f64_from_bits((int(n) + 1023) << 52), _expm1_poly(r)
+
+
+@njit(cache=True, inline="always")
+def vexp(x: float) -> float:
+    """e^x for |x| <= 700 (clamped outside) [-]: x = n ln2 + r, e^x = 2^n (1 + expm1(r))."""
+    scale, p = _exp_parts(x)
+    return scale + scale * p
 
 
 @njit(cache=True, inline="always")
 def vexpm1(x: float) -> float:
-    """e^x - 1 for x <= 700 [-], without cancellation for small |x| (polynomial on |x| <= ln2/2)."""
-    small = _expm1_poly(x)
-    big = vexp(x) - 1.0
-    return small if abs(x) <= _HALF_LN2 else big
+    """e^x - 1 for x <= 700 [-], without cancellation for small |x|.
+
+    One polynomial: x = n ln2 + r, e^x - 1 = (2^n - 1) + 2^n expm1(r). For |x| < ln2/2, n = 0 and r = x exactly,
+    so the result is the polynomial itself (no cancellation); for |n| >= 1, |e^x - 1| > 0.29 and the sum loses at
+    most a bit.
+    """
+    scale, p = _exp_parts(x)
+    return (scale - 1.0) + scale * p
 
 
 @njit(cache=True, inline="always")
