@@ -206,7 +206,7 @@ def _inv_den(T_pr: float) -> float:
     return 1.0 / den
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, error_model="numpy")
 def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int,
               g_load: np.ndarray, cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams,
               r0_factor: np.ndarray, tc_shift: np.ndarray, noise: float, dv_detect: float, t_settle: float,

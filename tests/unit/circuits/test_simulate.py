@@ -78,10 +78,13 @@ print(json.dumps(out))
 """
 
 
-def test_variability_deterministic_across_threads():
+def test_variability_deterministic_across_threads(tmp_path):
+    """Bitwise equal with 1 and 2 threads, and between a freshly compiled kernel (empty cache directory, first run)
+    and the same kernel loaded from Numba's cache (second run): implicit FMA contraction once made the two differ
+    in the last bits."""
     res = {}
     for threads in ("1", "2"):
-        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
         proc = subprocess.run([sys.executable, "-c", _DET_SCRIPT], capture_output=True, text=True, env=env,
                               check=True, timeout=300)
         res[threads] = json.loads(proc.stdout)
