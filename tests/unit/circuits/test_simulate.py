@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from vo2neuro.circuits import (PWLDeviceParams, StepInputs, Variability, f_i_curve, initial_state,
+from vo2neuro.circuits import (PWLDeviceParams, StepInputs, f_i_curve, initial_state,
                                neuron_abstraction, oscillation_window, pwl_window, simulate, step)
 from vo2neuro.circuits import _kernels as CK
 
