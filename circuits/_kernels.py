@@ -29,7 +29,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from vo2neuro.circuits._vmath import vexp, vexpm1, vsin
+from vo2neuro.circuits._vmath import _fma, vexp, vexpm1, vsin
 from vo2neuro.device._kernels import (
     g_of,
     hyst_init,
@@ -347,10 +347,10 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
         # window's logistic 1/(1 + e^{-2z}) come from one division, and R is kept as the fraction Rn/Rd
         # (g = 1/(1 + q), R = (R_0 e^{Ea/kT} + R_m (1 + q)) / (1 + q)) for stage 3.
         for j in range(B):
-            Tc = T[j] + 0.5 * (T[j] - Tp[j])
+            Tc = _fma(0.5, T[j] - Tp[j], T[j])
             Tc = min(max(Tc, T_min), T_max)
             x = (Tc - T_r[j]) * inv_den[j]
-            z = _PI2 - 2.0 * _PI * x
+            z = _fma(-2.0 * _PI, x, _PI2)
             z = max(z, _TANH_ZERO)   # 1 + tanh(z) = 2 logistic(z) is 0 to double precision below
             dz = 1.0 + vexp(-2.0 * z)
             rr = 1.0 / (Tc * dz)
@@ -362,7 +362,7 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
             if pf > 0.0:
                 e -= pf * math.sqrt(abs(V[j])) * inv_T
             dq = 1.0 + vexp(-2.0 * y)
-            Rn[j] = R_0[j] * vexp(e) + R_m * dq
+            Rn[j] = _fma(R_0[j], vexp(e), R_m * dq)
             Rd[j] = dq
         if any_rec and k % rec_every == 0:
             s = k // rec_every
@@ -379,7 +379,7 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
         # memory (hyst_update)
         for j in range(B):
             # 1/R = Rd/Rn and 1/G = Rn/(gL Rn + Rd) from one division
-            H = gL[j] * Rn[j] + Rd[j]
+            H = _fma(gL[j], Rn[j], Rd[j])
             rr = 1.0 / (Rn[j] * H)
             invR = Rd[j] * H * rr
             invG = Rn[j] * Rn[j] * rr
@@ -389,17 +389,17 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
             e1 = -vexpm1(-dt_C[j] * G)
             e2 = e1 * (2.0 - e1)  # = 1 - e^{-2x}
             a = V[j] - Vinf
-            V[j] = Vinf + a * (1.0 - e1)
-            iV = Vinf * dt + a * tau * e1
-            iV2 = Vinf * Vinf * dt + 2.0 * Vinf * a * tau * e1 + 0.5 * a * a * tau * e2
+            V[j] = _fma(a, 1.0 - e1, Vinf)
+            iV = _fma(Vinf, dt, a * tau * e1)
+            iV2 = _fma(Vinf * Vinf, dt, _fma(2.0 * Vinf * a, tau * e1, 0.5 * a * a * tau * e2))
             edev = iV2 * invR
-            es[j] += src_a[j] * dt + src_b[j] * iV
+            es[j] += _fma(src_a[j], dt, src_b[j] * iV)
             el[j] += gL[j] * (ul[j] * ul[j] * dt - 2.0 * ul[j] * iV + iV2)
             ed[j] += edev
             Tj = T[j]
             Tp[j] = Tj
-            T_inf = T0[j] + edev * inv_dt * inv_Se
-            T[j] = T_inf + (Tj - T_inf) * a_th
+            T_inf = _fma(edev, inv_dt * inv_Se, T0[j])
+            T[j] = _fma(Tj - T_inf, a_th, T_inf)
         if sd_th > 0.0:
             for j in range(B):
                 rs, xi = rng_normal(rng[j])
