@@ -17,6 +17,11 @@ Data files (CSV, ``#`` comments allowed; the columns decide the kind):
 
 The fitted parameters are written as a parameter file (JSON with ``device`` and ``circuit`` sections) that every
 command reads with ``--params FILE``.
+
+Limitation (frequency data near a window edge): the electro-thermal threshold is the smooth maximum of the static
+heating-branch I-V, so the charging time stays finite as a load line approaches the edge and the simulated
+oscillation stops at a finite frequency; a sweep whose measured frequency falls steeply towards the edge (the
+Duan et al. f(R_L) sweep) is fitted too flat there. ``tests/integration/test_calibrate.py`` records the figures.
 """
 from __future__ import annotations
 

@@ -48,12 +48,14 @@ def vin_fit():
 def test_duan_fit_of_vin_series_predicts_low_load_points(vin_fit):
     """Fit f(V_in) at R_L = 4 kOhm; predict f(R_L) at 5 V.
 
-    Measured figures of this fit (seed 0, 3 starts): fit residuals within 14 %; predictions of the f(R_L) series
-    -13 % / +5 % / +21 % / +70 % at R_L = 3.0 / 3.6 / 4.2 / 4.8 kOhm. The electro-thermal model with the
-    Zhang R(T) shape cannot follow the steep measured fall of f towards 4.8 kOhm (f ~ R_L^-2), so the issue's
-    15 % target is met only for the two low-load points (see ``test_duan_cross_prediction_15_percent``).
-    The reverse direction (fit f(R_L), predict f(V_in)) misses 15 % too: the 4.2 V point falls outside the
-    model's oscillation window and the others are 3-16 % low.
+    Measured figures of this fit (seed 0, 3 starts, 3.6 s): fit residuals +12 / +1 / -8 / -13 % (within 14 %);
+    predictions of the f(R_L) series -13 % / +5 % / +21 % / +70 % at R_L = 3.0 / 3.6 / 4.2 / 4.8 kOhm. The
+    electro-thermal model's f(R_L) is too flat near the window edge (it stops oscillating at a finite
+    frequency) to follow the steep measured fall towards 4.8 kOhm (f ~ R_L^-2), so the issue's 15 % target is
+    met only for the two low-load points; this is the best per-point bound of the fast fit (see
+    ``test_duan_cross_prediction_15_percent`` for why the rest is out of reach). The reverse direction (fit
+    f(R_L), same settings) misses 15 % too: the 4.2 V point falls outside the model's oscillation window and the
+    others are 11-21 % low.
     """
     res = vin_fit
     meas = _series("v_in")["frequency_hz"]
@@ -87,8 +89,27 @@ def test_physical_start_is_inside_the_window():
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="electro-thermal model misses the 15 % cross-prediction in both directions "
-                   "(R_L->V_in: 4.2 V point does not oscillate, others 3-16 % low; V_in->R_L: +21 %, +70 % at 4.2, 4.8 k)")
+                   "(seed 1, 6 starts: R_L->V_in: 4.2 V point does not oscillate, 4.8/5.4/6.0 V -9/-17/-21 %; "
+                   "V_in->R_L: -16/+7/+25/+76 % at 3.0/3.6/4.2/4.8 kOhm); the two series are not jointly "
+                   "consistent with the published V_th and R_on (see test_duan_series_not_jointly_pwl_consistent)")
 def test_duan_cross_prediction_15_percent():
+    """Issue 6 target: fit one Duan series, predict the other within 15 % at every point.
+
+    Measured with this configuration (seed 1, 6 starts, 120 evaluations per start): fitting f(R_L) leaves the
+    fit itself at -21 / -5 / +8 / +40 % and predicts f(V_in) at 4.2 / 4.8 / 5.4 / 6.0 V as no oscillation /
+    -9 / -17 / -21 %; fitting f(V_in) predicts f(R_L) at 3.0 / 3.6 / 4.2 / 4.8 kOhm -16 / +7 / +25 / +76 %.
+
+    Why it fails (structural, not the optimiser): the model's static threshold is the smooth maximum of the
+    heating-branch I-V (thermal runaway), so the charging time stays finite as the load line reaches the window
+    edge and the oscillation stops at a finite frequency (the seed-1 f(V_in) fit at 5 V: 0.600 MHz at 4.9 kOhm,
+    0.543 MHz at 5.20 kOhm, none from 5.22 kOhm; static edge 5.27 kOhm), whereas the data fall from 0.55 to
+    0.35 MHz between 4.2 and 4.8 kOhm. Freeing Ea_over_k, T_c, w and beta as well (fits from 1 to 8 free
+    parameters, and a 5000-draw random search over them with V_th = 1.4 V, R_m = 500 Ohm) left the f(R_L) fit
+    itself 21.8 % off at its worst point at best, and the best f(V_in) prediction from an f(R_L)-scaled device
+    21 % off; fitted to all eight points at once (Nelder-Mead on the worst log error, four starts, same fixed
+    V_th and R_m) the model is still -17 / -6 / 0 / +23 % on f(R_L) and -19 / -16 / -18 / -19 % on f(V_in).
+    The PWL closed form cannot do it either (next test).
+    """
     fits = {}
     for fit_series, other in (("r_load", "v_in"), ("v_in", "r_load")):
         res = calibrate(_series(fit_series), _duan_base(), fit=FIT, ambient=AMBIENT, capacitance=100e-12,
@@ -96,6 +117,56 @@ def test_duan_cross_prediction_15_percent():
         cols = _series(other)
         fits[fit_series] = np.abs(_predict(res, cols) / cols["frequency_hz"] - 1.0)
     assert all(np.all(err < 0.15) for err in fits.values())
+
+
+def test_duan_series_not_jointly_pwl_consistent():
+    """No PWL switch with the published V_th = 1.4 V and R_on = 500 Ohm fits both Duan series within 15 %.
+
+    Minimax over V_h, R_off and C of the worst log error of the section-8 closed form (``pwl_frequency``) on all
+    eight points at once (differential evolution, seed 0): the best device (V_h 1.08 V, R_off 2.67 kOhm,
+    C 1.91 nF) is still -15 / -6 / -2 / +21 % on f(R_L) and -18 % on every f(V_in) point, worst |ln| 0.193 >
+    ln(1/0.85) = 0.163 (a dense grid over V_h and R_off with the period written out independently, C eliminated
+    exactly, gives the same minimum). Fitting one series alone is therefore no route to predicting the other within 15 %.
+    Only a degenerate switch reaches it, with all parameters free and a fixed delay t_d added to the period:
+    V_th 0.1 V, V_h 5 mV, t_d 0.67 us, R_on 1 Ohm and R_off 100 Ohm (the last two at the limits of the search
+    box) fit f(V_in) within 10 % and predict f(R_L) within 13 %, contradicting the published V_th and R_on.
+    The crossing point shows the tension without any model: interpolating each series log-log to
+    V_in = 5 V, R_L = 4 kOhm gives 0.59 MHz from f(R_L) and 0.70 MHz from f(V_in), 18 % apart; and the
+    5 V / 4.8 kOhm load line carries more current than the 4.2 V / 4 kOhm one for every device voltage above
+    0.2 V, yet its measured frequency is lower (0.35 against 0.45 MHz).
+    """
+    from scipy.optimize import differential_evolution
+
+    from vo2neuro.circuits.analysis import pwl_frequency
+    from vo2neuro.circuits.params import PWLDeviceParams
+
+    pts = [(v, r, f) for name in ("r_load", "v_in")
+           for v, r, f in zip(*(_series(name)[k] for k in ("v_in_v", "r_load_ohm", "frequency_hz")))]
+
+    def worst(x):
+        v_h, log_r_off, log_c = x
+        try:
+            dev = PWLDeviceParams(r_off=10.0**log_r_off, r_on=500.0, v_th=1.4, v_h=v_h)
+        except ParameterError:
+            return 10.0
+        return max(abs(np.log(max(pwl_frequency(dev, source=v, r_load=r, capacitance=10.0**log_c), 1.0) / f))
+                   for v, r, f in pts)
+
+    best = differential_evolution(worst, [(0.0, 1.399), (2.7, 5.0), (-12.0, -7.0)], seed=0, tol=1e-9,
+                                  maxiter=500, popsize=30, polish=True)
+    # independent check that the optimiser found the minimax: the two-leg period written out here on a dense
+    # (V_h, R_off) grid, C eliminated exactly (f ~ 1/C, so the best C centres the log errors: worst = half spread)
+    v_in, r_l, f_m = (np.array(c)[:, None, None] for c in zip(*pts))
+    vh = np.linspace(0.001, 1.399, 700)[None, :, None]
+    roff = 10.0 ** np.linspace(2.7, 5.0, 700)[None, None, :]
+    vof, tof = v_in * roff / (r_l + roff), r_l * roff / (r_l + roff)
+    von, ton = v_in * 500.0 / (r_l + 500.0), r_l * 500.0 / (r_l + 500.0)
+    with np.errstate(all="ignore"):
+        period = tof * np.log((vof - vh) / (vof - 1.4)) + ton * np.log((1.4 - von) / (vh - von))
+        d = np.where((vof > 1.4) & (von < vh), -np.log(period), np.nan) - np.log(f_m)
+    spread = np.where(np.isnan(d).any(axis=0), np.inf, 0.5 * (d.max(axis=0) - d.min(axis=0)))
+    assert best.fun == pytest.approx(spread.min(), abs=0.003)
+    assert best.fun > -np.log(0.85)  # > 15 % low or high somewhere, whatever V_h, R_off and C
 
 
 # ------------------------------------------------------------------------------------------------ R-T
