@@ -214,11 +214,17 @@ def bench_memory(n: int) -> dict:
     subprocess.run([sys.executable, "-c", warm], capture_output=True, text=True, timeout=900)
     for traced in (False, True):
         code = _MEM_CODE.format(v=VIN_ET, rl=RL_ET, c=C_ET, amb=AMB_ET, dt=DT_ET, n=n, traced=traced)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
-        if out.returncode != 0:
-            row["error"] = out.stderr.strip().splitlines()[-1:]
-            return row
-        d = json.loads(out.stdout.strip().splitlines()[-1])
+        for attempt in range(2):
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+            if out.returncode != 0:
+                row["error"] = out.stderr.strip().splitlines()[-1:]
+                return row
+            d = json.loads(out.stdout.strip().splitlines()[-1])
+            # a process that compiled instead of loading the cache (an index entry lost to a concurrent writer)
+            # sits at ~1 GB before the measured call; that run measures the compiler, so it is repeated once
+            if d["rss_before_bytes"] < 500e6:
+                break
+        row.setdefault("attempts", []).append(attempt + 1)
         if traced:
             row["peak_traced_bytes"] = d["peak_traced_bytes"]
         else:
