@@ -183,6 +183,26 @@ def device_variant(p: DeviceKernelParams, r0_factor: float, tc_shift: float, noi
                               p.C_th, p.S_e, p.T_min, p.T_max, p.deadband, p.pf_coeff, noise)
 
 
+#: Rows of a device-parameter table ``ptab`` (NP, M): the DeviceKernelParams fields in order; column ``i`` is
+#: neuron i's base device when M = N, or every neuron's when M = 1.
+NP = len(DeviceKernelParams._fields)
+
+
+@njit(cache=True)
+def table_column(ptab: np.ndarray, i: int) -> int:
+    """Column of neuron ``i`` in a (NP, 1) or (NP, N) table."""
+    return i if ptab.shape[1] > 1 else 0
+
+
+@njit(cache=True)
+def table_params(ptab: np.ndarray, c: int, r0_factor: float, tc_shift: float) -> DeviceKernelParams:
+    """Device of one neuron from column ``c`` of the table, with its D2D R_0 factor [-] and T_c shift [K]."""
+    c = int(c)   # a parfor index may arrive as a float
+    return DeviceKernelParams(ptab[0, c] + tc_shift, ptab[1, c], ptab[2, c], ptab[3, c], ptab[4, c] * r0_factor,
+                              ptab[5, c], ptab[6, c], ptab[7, c], ptab[8, c], ptab[9, c], ptab[10, c], ptab[11, c],
+                              ptab[12, c], ptab[13, c])
+
+
 # ---------------------------------------------------------------------------------------------- electro-thermal
 _PI = math.pi
 _PI2 = math.pi * math.pi
@@ -208,8 +228,8 @@ def _inv_den(T_pr: float) -> float:
 
 @njit(cache=True, error_model="numpy")
 def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int,
-              g_load: np.ndarray, cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams,
-              r0_factor: np.ndarray, tc_shift: np.ndarray, noise: float, dv_detect: float, t_settle: float,
+              g_load: np.ndarray, cap: np.ndarray, ambient: np.ndarray, ptab: np.ndarray,
+              r0_factor: np.ndarray, tc_shift: np.ndarray, dv_detect: float, t_settle: float,
               st_V: np.ndarray, st_T: np.ndarray, st_Tprev: np.ndarray, st_h: np.ndarray,
               st_falling: np.ndarray, st_rng: np.ndarray, acc: np.ndarray, rec_row: np.ndarray, rec_every: int,
               trace: np.ndarray) -> None:
@@ -221,7 +241,7 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
     B = ET_BLOCK
     # one work array, a row per variable: rows share one base pointer, so LLVM proves the stage loops free of
     # aliasing and vectorises them (separate allocations would need more run-time alias checks than it makes)
-    W = np.empty((33, B))
+    W = np.empty((45, B))
     V, T, Tp, vext, text, falling = W[0], W[1], W[2], W[3], W[4], W[5]     # node, thermal, detector state
     delta, r, T_r, g_r, T_pr, T_last = W[6], W[7], W[8], W[9], W[10], W[11]  # hysteresis memory
     es, ed, el = W[12], W[13], W[14]                                         # energy counters [J]
@@ -234,6 +254,9 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
     ev = W[30]                             # detector event this step: +1 spike, -1 return, 0 none
     rev = W[31]                            # memory: +-1 reversal to that branch this step, else 0
     Tn = W[32]                             # clamped end-of-step temperature [K]
+    # per-neuron device parameters (one device for all, or one per neuron: sweeps over device parameters)
+    beta, gamma, EaK, R_m, pf, db = W[33], W[34], W[35], W[36], W[37], W[38]
+    inv_Se, half_w, a_th, sd_th, T_min, T_max = W[39], W[40], W[41], W[42], W[43], W[44]
     ncol = drive.shape[1]
     nsamp = drive.shape[0]
     rng = np.empty(B, dtype=np.uint64)
@@ -266,25 +289,30 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
         es[j] = acc[i, A_ESRC]
         ed[j] = acc[i, A_EDEV]
         el[j] = acc[i, A_ELOAD]
-        R_0[j] = p.R_0 * r0_factor[i]       # as device_variant
-        T_c[j] = p.T_c + tc_shift[i]
-        b_off[j] = delta[j] * p.w * 0.5 + T_c[j]
+        pj = table_params(ptab, table_column(ptab, i), r0_factor[i], tc_shift[i])   # as device_variant
+        R_0[j] = pj.R_0
+        T_c[j] = pj.T_c
+        half_w[j] = pj.w * 0.5
+        b_off[j] = delta[j] * half_w[j] + T_c[j]
         inv_den[j] = _inv_den(T_pr[j])
-    # parameters shared by the block
-    T_min = p.T_min
-    T_max = p.T_max
-    beta = p.beta
-    gamma = p.gamma
-    EaK = p.Ea_over_k
-    R_m = p.R_m
-    pf = p.pf_coeff
-    db = p.deadband
-    inv_Se = 1.0 / p.S_e
-    half_w = p.w * 0.5
-    a_th = math.exp(-dt * p.S_e / p.C_th)          # thermal_step's decay factor
-    sd_th = 0.0
-    if noise > 0.0:
-        sd_th = noise / math.sqrt(2.0 * p.C_th * p.S_e) * math.sqrt(1.0 - a_th * a_th)
+        T_min[j] = pj.T_min
+        T_max[j] = pj.T_max
+        beta[j] = pj.beta
+        gamma[j] = pj.gamma
+        EaK[j] = pj.Ea_over_k
+        R_m[j] = pj.R_m
+        pf[j] = pj.pf_coeff
+        db[j] = pj.deadband
+        inv_Se[j] = 1.0 / pj.S_e
+        a_th[j] = math.exp(-dt * pj.S_e / pj.C_th)          # thermal_step's decay factor
+        sd_th[j] = 0.0
+        if pj.noise_sigma > 0.0:
+            sd_th[j] = pj.noise_sigma / math.sqrt(2.0 * pj.C_th * pj.S_e) * math.sqrt(1.0 - a_th[j] * a_th[j])
+    any_pf = False
+    any_noise = False
+    for j in range(B):
+        any_pf = any_pf or pf[j] > 0.0
+        any_noise = any_noise or sd_th[j] > 0.0
     inv_dt = 1.0 / dt
     kk = 0
     ks = 0
@@ -348,21 +376,21 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
         # (g = 1/(1 + q), R = (R_0 e^{Ea/kT} + R_m (1 + q)) / (1 + q)) for stage 3.
         for j in range(B):
             Tc = _fma(0.5, T[j] - Tp[j], T[j])
-            Tc = min(max(Tc, T_min), T_max)
+            Tc = min(max(Tc, T_min[j]), T_max[j])
             x = (Tc - T_r[j]) * inv_den[j]
             z = _fma(-2.0 * _PI, x, _PI2)
             z = max(z, _TANH_ZERO)   # 1 + tanh(z) = 2 logistic(z) is 0 to double precision below
             dz = 1.0 + vexp(-2.0 * z)
             rr = 1.0 / (Tc * dz)
             inv_T = dz * rr
-            px = T_pr[j] * ((1.0 - vsin(gamma * x)) * (Tc * rr))   # T_pr (1 - sin)/2 (1 + tanh z)
+            px = T_pr[j] * ((1.0 - vsin(gamma[j] * x)) * (Tc * rr))   # T_pr (1 - sin)/2 (1 + tanh z)
             px = px if (r[j] > 0.5 and z > _TANH_ZERO) else 0.0
-            y = beta * (b_off[j] - (Tc + px))
-            e = EaK * inv_T
-            if pf > 0.0:
-                e -= pf * math.sqrt(abs(V[j])) * inv_T
+            y = beta[j] * (b_off[j] - (Tc + px))
+            e = EaK[j] * inv_T
+            if any_pf:
+                e -= pf[j] * math.sqrt(abs(V[j])) * inv_T
             dq = 1.0 + vexp(-2.0 * y)
-            Rn[j] = _fma(R_0[j], vexp(e), R_m * dq)
+            Rn[j] = _fma(R_0[j], vexp(e), R_m[j] * dq)
             Rd[j] = dq
         if any_rec and k % rec_every == 0:
             s = k // rec_every
@@ -398,20 +426,20 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
             ed[j] += edev
             Tj = T[j]
             Tp[j] = Tj
-            T_inf = _fma(edev, inv_dt * inv_Se, T0[j])
-            T[j] = _fma(Tj - T_inf, a_th, T_inf)
-        if sd_th > 0.0:
+            T_inf = _fma(edev, inv_dt * inv_Se[j], T0[j])
+            T[j] = _fma(Tj - T_inf, a_th[j], T_inf)
+        if any_noise:
             for j in range(B):
                 rs, xi = rng_normal(rng[j])
                 rng[j] = rs
-                T[j] += sd_th * xi
+                T[j] += sd_th[j] * xi
         n_rev = 0
         for j in range(B):
-            Tq = min(max(T[j], T_min), T_max)
+            Tq = min(max(T[j], T_min[j]), T_max[j])
             Tn[j] = Tq
             dT = Tq - T_last[j]
             sgn = 1.0 if dT > 0.0 else -1.0
-            moved = abs(dT) > db
+            moved = abs(dT) > db[j]
             reversal = moved and sgn != delta[j]
             rev[j] = sgn if reversal else 0.0
             n_rev += reversal
@@ -420,13 +448,13 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
         for j in range(nb if n_rev > 0 else 0):
             sgn = rev[j]
             if sgn != 0.0:
-                pj = device_variant(p, r0_factor[i0 + j], tc_shift[i0 + j], noise)
+                pj = table_params(ptab, table_column(ptab, i0 + j), r0_factor[i0 + j], tc_shift[i0 + j])
                 g_r[j] = g_of(Tn[j], delta[j], r[j], T_r[j], T_pr[j], pj)
                 T_pr[j] = t_pr_of(sgn, g_r[j], Tn[j], pj)
                 delta[j] = sgn
                 r[j] = 1.0
                 T_r[j] = Tn[j]
-                b_off[j] = sgn * half_w + T_c[j]
+                b_off[j] = sgn * half_w[j] + T_c[j]
                 inv_den[j] = _inv_den(T_pr[j])
     for j in range(nb):
         i = i0 + j
@@ -450,8 +478,8 @@ def _et_block(i0: int, nb: int, n_steps: int, dt: float, t0: float, mode: int, d
 
 @njit(cache=True, parallel=True)
 def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, stride: int, g_load: np.ndarray,
-           cap: np.ndarray, ambient: np.ndarray, p: DeviceKernelParams, r0_factor: np.ndarray,
-           tc_shift: np.ndarray, noise: float, dv_detect: float, t_settle: float,
+           cap: np.ndarray, ambient: np.ndarray, ptab: np.ndarray, r0_factor: np.ndarray,
+           tc_shift: np.ndarray, dv_detect: float, t_settle: float,
            st_V: np.ndarray, st_T: np.ndarray, st_Tprev: np.ndarray, st_h: np.ndarray, st_falling: np.ndarray,
            st_rng: np.ndarray, acc: np.ndarray, rec_row: np.ndarray, rec_every: int, trace: np.ndarray) -> None:
     r"""Advance N electro-thermal neurons by ``n_steps`` steps of ``dt`` [s] from time ``t0`` [s].
@@ -477,7 +505,9 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
     the rare events (spike bookkeeping, reversal points) run in scalar loops only when flagged. Results agree
     with the step composed from the device primitives to 1e-9 (``tests/unit/circuits/test_et_kernel.py``).
 
-    Shapes: ``drive`` (n_samples, 1 or N), sample k//stride; ``g_load``, ``cap``, ``ambient``, ``r0_factor``,
+    Shapes: ``drive`` (n_samples, 1 or N), sample k//stride; ``ptab`` (NP, 1 or N) device table (one device for
+    all, or one per neuron; thermal noise sigma in its last row), to which the D2D ``r0_factor`` (R_0 x) and
+    ``tc_shift`` (T_c +) apply; ``g_load``, ``cap``, ``ambient``, ``r0_factor``,
     ``tc_shift``, ``st_V``, ``st_T``, ``st_Tprev``, ``st_falling``, ``st_rng`` (N,); ``st_h`` (6, N) hysteresis
     memory (delta, r, T_r, g_r, T_pr, T_last); ``acc`` (N, NACC); ``rec_row`` (N,) trace row or -1; ``trace``
     (n_rec, n_samples, NTR).
@@ -487,8 +517,8 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
     for b in prange(nblk):
         i0 = b * ET_BLOCK
         nb = min(ET_BLOCK, N - i0)
-        _et_block(i0, nb, n_steps, dt, t0, mode, drive, stride, g_load, cap, ambient, p, r0_factor, tc_shift,
-                  noise, dv_detect, t_settle, st_V, st_T, st_Tprev, st_h, st_falling, st_rng, acc, rec_row,
+        _et_block(i0, nb, n_steps, dt, t0, mode, drive, stride, g_load, cap, ambient, ptab, r0_factor, tc_shift,
+                  dv_detect, t_settle, st_V, st_T, st_Tprev, st_h, st_falling, st_rng, acc, rec_row,
                   rec_every, trace)
 
 
@@ -703,10 +733,11 @@ def init_streams(seed: np.uint64, stream: int, out: np.ndarray) -> None:
 
 
 @njit(cache=True, parallel=True)
-def init_hyst(p: DeviceKernelParams, tc_shift: np.ndarray, ambient: np.ndarray, out: np.ndarray) -> None:
-    """``out[:, i]``: hysteresis memory of neuron i at rest at its ambient on the heating branch (shape (6, N))."""
+def init_hyst(ptab: np.ndarray, tc_shift: np.ndarray, ambient: np.ndarray, out: np.ndarray) -> None:
+    """``out[:, i]``: hysteresis memory of neuron i at rest at its ambient on the heating branch (shape (6, N));
+    ``ptab`` the (NP, 1 or N) device table."""
     for i in prange(ambient.shape[0]):
-        h = hyst_init(ambient[i], 1.0, device_variant(p, 1.0, tc_shift[i], 0.0))
+        h = hyst_init(ambient[i], 1.0, table_params(ptab, table_column(ptab, i), 1.0, tc_shift[i]))
         out[0, i] = h.delta
         out[1, i] = h.r
         out[2, i] = h.T_r

@@ -25,7 +25,7 @@ import numpy as np
 from vo2neuro._units import ParameterError, check_nonnegative, check_positive
 from vo2neuro.circuits import _kernels as CK
 from vo2neuro.circuits.params import CircuitParams, PWLDeviceParams, Variability, check_drive
-from vo2neuro.device.params import VO2DeviceParams
+from vo2neuro.device.params import DeviceKernelParams, VO2DeviceParams
 
 __all__ = ["simulate", "simulate_circuit", "SimulationResult", "NeuronResult", "Trace", "PiecewiseDrive",
            "NeuronState", "StepInputs", "initial_state", "step", "default_dt", "resolve_device", "DEVICE_MODELS",
@@ -39,7 +39,10 @@ DV_DETECT = 0.01
 
 
 def device_model(device: object) -> str:
-    """Model name of a parameter record (``electrothermal`` or ``pwl``)."""
+    """Model name of a parameter record (``electrothermal`` or ``pwl``); a per-neuron tuple of electro-thermal
+    records (:func:`resolve_device`) is ``electrothermal``."""
+    if isinstance(device, tuple) and device and all(isinstance(d, VO2DeviceParams) for d in device):
+        return "electrothermal"
     for name, cls in DEVICE_MODELS.items():
         if isinstance(device, cls):
             return name
@@ -54,8 +57,16 @@ def make_device(model: str, **fields: object) -> VO2DeviceParams | PWLDevicePara
     return DEVICE_MODELS[model](**fields)  # type: ignore[arg-type]
 
 
-def resolve_device(device: str | VO2DeviceParams | PWLDeviceParams) -> VO2DeviceParams | PWLDeviceParams:
-    """A parameter record from a record or a preset name of :mod:`vo2neuro.device` (errors list the presets)."""
+def resolve_device(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2DeviceParams]
+                   ) -> VO2DeviceParams | PWLDeviceParams | tuple[VO2DeviceParams, ...]:
+    """A parameter record from a record or a preset name of :mod:`vo2neuro.device` (errors list the presets); a
+    sequence of electro-thermal records (one device per neuron) becomes a tuple."""
+    if isinstance(device, (list, tuple)):
+        devs = tuple(resolve_device(d) for d in device)
+        if not devs or not all(isinstance(d, VO2DeviceParams) for d in devs):
+            raise ParameterError("device: a per-neuron sequence must hold one or more electro-thermal parameter "
+                                 "records (VO2DeviceParams) [-]")
+        return devs
     if isinstance(device, str):
         from vo2neuro.device import get_parameters
 
@@ -141,7 +152,7 @@ class _Setup(NamedTuple):
     r0_factor: np.ndarray   # electro-thermal R_0 factor / PWL R_off factor
     tc_shift: np.ndarray    # electro-thermal T_c shift [K]
     vth: np.ndarray         # PWL per-neuron threshold [V]
-    noise: float
+    ptab: np.ndarray        # electro-thermal device table (CK.NP, 1 or N), thermal noise sigma included
     variability: Variability
 
 
@@ -168,6 +179,8 @@ def default_dt(device: VO2DeviceParams | PWLDeviceParams, *, capacitance: float 
     """Time step from the circuit time constants [s] (module docstring rule)."""
     c = float(np.min(capacitance))
     rl = float(np.min(r_load))
+    if isinstance(device, tuple):   # one device per neuron: the smallest step of any (each distinct record once)
+        return min(default_dt(d, capacitance=c, r_load=rl) for d in {id(d): d for d in device}.values())
     if isinstance(device, VO2DeviceParams):
         r_par = device.R_m if math.isinf(rl) else rl * device.R_m / (rl + device.R_m)
         return 0.02 * min(c * r_par, device.C_th / device.S_e)
@@ -183,7 +196,10 @@ def _setup(device, drive: str, r_load, capacitance, ambient, n_hint: int,
     rl = _as_array("r_load", r_load, "Ohm", allow_inf=(mode == 1))
     c = _as_array("capacitance", capacitance, "F")
     amb = _as_array("ambient", ambient, "K")
-    n = max(n_hint, rl.size, c.size, amb.size)
+    n_dev = len(device) if isinstance(device, tuple) else 1
+    n = max(n_hint, rl.size, c.size, amb.size, n_dev)
+    if n_dev not in (1, n):
+        raise ParameterError(f"device: {n_dev} per-neuron parameter records do not match N={n} neurons [-]")
     for name, a in (("r_load", rl), ("capacitance", c), ("ambient", amb)):
         if a.size not in (1, n):
             raise ParameterError(f"{name}: {a.size} values do not broadcast to N={n} neurons")
@@ -193,22 +209,33 @@ def _setup(device, drive: str, r_load, capacitance, ambient, n_hint: int,
     z = np.zeros((n, 2))
     if not var.is_zero:
         CK.draw_normals(np.uint64(var.seed), 1, n, z)
+    ptab = np.zeros((CK.NP, 0))
     if model == "electrothermal":
-        if np.any(amb < device.T_min) or np.any(amb >= device.T_max):
-            raise ParameterError(f"ambient must lie in [T_min, T_max) = [{device.T_min}, {device.T_max}) K of the "
+        # a row per distinct record (a sweep chunk repeats a few devices many times), then a column per neuron
+        index: dict[int, int] = {}
+        uniq, cols = [], []
+        for d in (device if isinstance(device, tuple) else (device,)):
+            if id(d) not in index:
+                index[id(d)] = len(uniq)
+                uniq.append(d)
+            cols.append(index[id(d)])
+        ptab = np.ascontiguousarray(np.array([d.to_kernel() for d in uniq], dtype=float).T[:, cols])
+        if var.thermal_noise is not None:
+            ptab[CK.NP - 1] = var.thermal_noise
+        t_min, t_max = ptab[DeviceKernelParams._fields.index("T_min")], ptab[DeviceKernelParams._fields.index("T_max")]
+        if np.any(amb < t_min) or np.any(amb >= t_max):
+            raise ParameterError(f"ambient must lie in [T_min, T_max) = [{t_min.max()}, {t_max.min()}) K of the "
                                  f"parameter set [K], got {ambient!r}")
         r0 = np.exp(var.r_ins_sigma_ln * z[:, 0])
         tc = var.t_c_sigma * z[:, 1]
         vth = np.zeros(n)
-        noise = float(device.thermal_noise if var.thermal_noise is None else var.thermal_noise)
     else:
         r0 = np.exp(var.r_ins_sigma_ln * z[:, 0])
         tc = np.zeros(n)
         vth = device.v_th * (1.0 + var.v_th_sigma_rel * z[:, 1])
         if np.any(vth <= device.v_h):
             raise ParameterError("v_th_sigma_rel [1]: a drawn threshold fell below v_h; reduce the spread")
-        noise = 0.0
-    return _Setup(model, mode, n, g_load, c, amb, r0, tc, vth, noise, var)
+    return _Setup(model, mode, n, g_load, c, amb, r0, tc, vth, ptab, var)
 
 
 def _new_state(device, s: _Setup) -> NeuronState:
@@ -221,7 +248,7 @@ def _new_state(device, s: _Setup) -> NeuronState:
     CK.init_streams(np.uint64(s.variability.seed), 2, rng)
     hyst = np.zeros((6, n))
     if s.model == "electrothermal":
-        CK.init_hyst(device.to_kernel(), s.tc_shift, s.ambient, hyst)
+        CK.init_hyst(s.ptab, s.tc_shift, s.ambient, hyst)
     T = s.ambient.copy()
     return NeuronState(0.0, np.zeros(n), T, T.copy(), hyst, np.zeros(n), s.vth.copy(), rng, acc)
 
@@ -390,19 +417,20 @@ def _advance(device, s: _Setup, st: NeuronState, n_steps: int, dt: float, drive_
     V, T, Tp, hyst, phase, vth, rng, acc = arrays if in_place else (a.copy() for a in arrays)
     serial = s.n < CK.SERIAL_MAX_N
     if s.model == "electrothermal":
-        (CK.run_et_serial if serial else CK.run_et)(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, s.ambient, device.to_kernel(),
-                  s.r0_factor, s.tc_shift, s.noise, dv_detect, t_settle, V, T, Tp, hyst, phase, rng, acc, rec_row,
-                  rec_every, trace)
+        run_et = CK.run_et_serial if serial else CK.run_et
+        run_et(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, s.ambient, s.ptab, s.r0_factor,
+               s.tc_shift, dv_detect, t_settle, V, T, Tp, hyst, phase, rng, acc, rec_row, rec_every, trace)
     else:
         r_off = device.r_off * s.r0_factor
-        (CK.run_pwl_serial if serial else CK.run_pwl)(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, r_off, float(device.r_on), s.vth,
-                   float(device.v_h), float(s.variability.v_th_c2c_rel), t_settle, V, phase, vth, rng, acc, rec_row,
-                   rec_every, trace)
+        run_pwl = CK.run_pwl_serial if serial else CK.run_pwl
+        run_pwl(n_steps, dt, st.t, s.mode, drive_arr, stride, s.g_load, s.cap, r_off, float(device.r_on), s.vth,
+                float(device.v_h), float(s.variability.v_th_c2c_rel), t_settle, V, phase, vth, rng, acc, rec_row,
+                rec_every, trace)
     return NeuronState(st.t + n_steps * dt, V, T, Tp, hyst, phase, vth, rng, acc)
 
 
 # ------------------------------------------------------------------------------------------------- API
-def simulate(device: str | VO2DeviceParams | PWLDeviceParams, *, drive: str = "voltage",
+def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2DeviceParams], *, drive: str = "voltage",
              v_in: float | np.ndarray | PiecewiseDrive | None = None,
              i_in: float | np.ndarray | PiecewiseDrive | None = None,
              r_load: float | np.ndarray = math.inf, capacitance: float | np.ndarray,
@@ -420,7 +448,10 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams, *, drive: str = "v
 
     Parameters
     ----------
-    device : VO2DeviceParams, PWLDeviceParams or preset name
+    device : VO2DeviceParams, PWLDeviceParams, preset name, or a sequence of N VO2DeviceParams
+        One device for every neuron, or one electro-thermal device per neuron (a sweep over device parameters
+        in one kernel call; D2D variability is applied on top). The default ``dt`` is then the smallest of the
+        devices' steps.
     drive : {"voltage", "current"}
     v_in, i_in : float, array (N,) or PiecewiseDrive
         Source voltage [V] (voltage drive) or current [A] (current drive).
@@ -534,6 +565,8 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams, *, drive: str = "v
 
 
 def _default_ambient(dev) -> float:
+    if isinstance(dev, tuple):
+        dev = dev[0]
     if isinstance(dev, VO2DeviceParams):
         from vo2neuro.device import PARAMETER_SETS
 

@@ -330,29 +330,49 @@ def _eval_circuit(drive: str):
                 raise ParameterError(f"{name} must be given in [sweep.fixed] or the grid [{PARAMETER_UNITS[name]}]")
             return np.full(n, default)
 
+        def run(dev, idx: np.ndarray) -> None:
+            """Simulate the points ``idx`` in one kernel call (``dev``: one device, or one per point)."""
+            src = col(src_name)[idx]
+            rl = col("r_load", math.inf if drive == "current" else None)[idx]
+            cap = col("capacitance")[idx]
+            amb = col("ambient", 300.0)[idx]
+            if "duration" in points or "duration" in fixed:
+                dur = float(np.max(col("duration")[idx]))
+            else:
+                dur = max(auto_duration(dev, drive=drive, source=float(s), r_load=float(r), capacitance=float(c),
+                                        ambient=float(a)) for s, r, c, a in zip(src, rl, cap, amb))
+            dt = float(np.min(col("dt")[idx])) if ("dt" in points or "dt" in fixed) else None
+            kw = {"v_in": src} if drive == "voltage" else {"i_in": src}
+            res = simulate(dev, drive=drive, r_load=rl, capacitance=cap, ambient=amb, duration=dur, dt=dt, **kw)
+            for m in cfg.metrics:
+                if m == "mean_power_w":
+                    out[m][idx] = res.source_energy_j / res.duration_s
+                else:
+                    out[m][idx] = np.asarray(getattr(res, m), dtype=float)
+
+        errors = (ParameterError, ValueError, FloatingPointError, ArithmeticError)
         circuit_keys = set(CIRCUIT_PARAMETERS)
         dev_keys = [k for k in {**points, **fixed} if k not in circuit_keys]
+        built = []
         for values, idx in _groups(points, fixed, dev_keys):
             try:
-                dev = _circuit_device(cfg, values)
-                src = col(src_name)[idx]
-                rl = col("r_load", math.inf if drive == "current" else None)[idx]
-                cap = col("capacitance")[idx]
-                amb = col("ambient", 300.0)[idx]
-                if "duration" in points or "duration" in fixed:
-                    dur = float(np.max(col("duration")[idx]))
-                else:
-                    dur = max(auto_duration(dev, drive=drive, source=float(s), r_load=float(r), capacitance=float(c),
-                                            ambient=float(a)) for s, r, c, a in zip(src, rl, cap, amb))
-                dt = float(np.min(col("dt")[idx])) if ("dt" in points or "dt" in fixed) else None
-                kw = {"v_in": src} if drive == "voltage" else {"i_in": src}
-                res = simulate(dev, drive=drive, r_load=rl, capacitance=cap, ambient=amb, duration=dur, dt=dt, **kw)
-                for m in cfg.metrics:
-                    if m == "mean_power_w":
-                        out[m][idx] = res.source_energy_j / res.duration_s
-                    else:
-                        out[m][idx] = np.asarray(getattr(res, m), dtype=float)
-            except (ParameterError, ValueError, FloatingPointError, ArithmeticError) as exc:
+                built.append((_circuit_device(cfg, values), idx))
+            except errors as exc:
+                reasons[idx] = f"{type(exc).__name__}: {exc}"[:120]
+        fixed_duration = "duration" in points or "duration" in fixed
+        if cfg.preset != "pwl" and fixed_duration and len(built) > 1:
+            # the whole chunk in one kernel call, a device per point (full SIMD blocks instead of one padded
+            # block per device group); on a failure the groups run apart so only the failing points are lost
+            idx_all = np.concatenate([idx for _, idx in built])
+            try:
+                run(tuple(dev for dev, idx in built for _ in idx), idx_all)
+                return out, reasons
+            except errors:
+                pass
+        for dev, idx in built:
+            try:
+                run(dev, idx)
+            except errors as exc:
                 reasons[idx] = f"{type(exc).__name__}: {exc}"[:120]
         return out, reasons
 
@@ -475,13 +495,16 @@ def _task(cfg_plain: dict[str, Any], i: int):
 
 
 def _warm_worker(cfg_plain: dict[str, Any]) -> bool:
-    """Import the evaluator and load its compiled kernels from the cache in this worker (one point of chunk 0,
-    result discarded), so that the first real chunk does not pay seconds of start-up; failures are ignored
-    here (the real chunk records them)."""
+    """Import the evaluator and load its compiled kernels from the cache in this worker (the first points of
+    chunk 0, results discarded; as many as make the population kernels take their parallel build, whose first
+    call also starts the threading layer), so that the first real chunk does not pay seconds of start-up;
+    failures are ignored here (the real chunk records them)."""
+    from vo2neuro.circuits._kernels import SERIAL_MAX_N
+
     cfg = _from_plain(cfg_plain)
     dims, shape, cdim, clen = _layout(cfg)
     pts = _chunk_points(cfg, dims, shape, cdim, clen, 0)[0]
-    evaluate_points(cfg, {k: v[:1] for k, v in pts.items()})
+    evaluate_points(cfg, {k: v[:SERIAL_MAX_N] for k, v in pts.items()})
     return True
 
 
@@ -521,16 +544,19 @@ def _open_or_create(cfg: SweepConfig, store: Path, resume: bool):
 
 
 def _write_chunk(store: Path, cfg: SweepConfig, dims, sl, i: int, metrics, reasons) -> int:
-    import xarray as xr
+    """Write chunk ``i`` (its own Zarr chunk files: tasks never share one), then mark it done; returns the number
+    of failed points. Written through zarr directly: the arrays were laid out by xarray when the store was
+    created (float metrics without CF encoding, int8 status, fixed-width unicode reasons), so no encoding is
+    needed, and opening the group once costs a fraction of two ``Dataset.to_zarr(region=...)`` calls."""
+    import zarr
 
     failed = np.array([bool(r) for r in reasons.ravel()]).reshape(reasons.shape)
-    data = {m: (dims, v) for m, v in metrics.items()}
-    data["status"] = (dims, np.where(failed, 1, 0).astype(np.int8))
-    data["reason"] = (dims, reasons.astype("<U120"))
-    region = {d: s for d, s in zip(dims, sl)}
-    xr.Dataset(data).to_zarr(store, region=region, consolidated=False)
-    xr.Dataset({"chunk_done": (("chunk",), np.ones(1, dtype=np.int8))}).to_zarr(
-        store, region={"chunk": slice(i, i + 1)}, consolidated=False)
+    group = zarr.open_group(str(store), mode="r+", zarr_format=2)
+    for m, v in metrics.items():
+        group[m][sl] = np.asarray(v, dtype=float)
+    group["status"][sl] = np.where(failed, 1, 0).astype(np.int8)
+    group["reason"][sl] = reasons.astype("<U120")
+    group["chunk_done"][i] = 1   # last: a chunk counts as done only once its data is in the store
     return int(failed.sum())
 
 

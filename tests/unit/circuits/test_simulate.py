@@ -155,3 +155,24 @@ def test_no_torch_import():
             "vo2neuro.circuits.brian2_model; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_per_neuron_devices_match_separate_runs():
+    """One device per neuron (the sweep path: a kernel call over several parameter sets) gives, neuron by neuron,
+    the waveforms of separate single-device runs at the same dt; wrong lengths and PWL records are refused."""
+    from vo2neuro._units import ParameterError
+    from vo2neuro.device import get_parameters
+
+    devs = [get_parameters("vo2", delta=d) for d in (0.0, 0.01, 0.02)]
+    kw = dict(r_load=12e3, capacitance=145.35e-12, ambient=300.0, duration=20e-6, dt=3e-9)
+    v_in = [18.0, 14.0, 12.0]
+    together = simulate(devs, v_in=v_in, **kw)
+    for k, (dev, v) in enumerate(zip(devs, v_in)):
+        alone = simulate(dev, v_in=v, **kw)
+        assert together.final.V[k] == alone.final.V[0] and together.final.T[k] == alone.final.T[0]
+        assert together.n_spikes_total[k] == alone.n_spikes_total[0]
+    assert len(set(together.n_spikes_total.tolist())) > 1   # the three devices really differ
+    with pytest.raises(ParameterError, match="device"):
+        simulate(devs[:2], v_in=v_in, **kw)
+    with pytest.raises(ParameterError, match="device"):
+        simulate([devs[0], DEV], v_in=12.0, **kw)
