@@ -188,13 +188,13 @@ def device_variant(p: DeviceKernelParams, r0_factor: float, tc_shift: float, noi
 NP = len(DeviceKernelParams._fields)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def table_column(ptab: np.ndarray, i: int) -> int:
     """Column of neuron ``i`` in a (NP, 1) or (NP, N) table."""
     return i if ptab.shape[1] > 1 else 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def table_params(ptab: np.ndarray, c: int, r0_factor: float, tc_shift: float) -> DeviceKernelParams:
     """Device of one neuron from column ``c`` of the table, with its D2D R_0 factor [-] and T_c shift [K]."""
     c = int(c)   # a parfor index may arrive as a float
