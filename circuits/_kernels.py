@@ -82,7 +82,7 @@ def draw_normals(seed: np.uint64, stream: int, n: int, out: np.ndarray) -> None:
             out[i, j] = z
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def leg(V0: float, Vinf: float, tau: float, t: float) -> tuple[float, float, float]:
     r"""Exact linear-RC leg: V(t), :math:`\int_0^t V\,ds` [V s] and :math:`\int_0^t V^2 ds` [V^2 s].
 
@@ -98,7 +98,7 @@ def leg(V0: float, Vinf: float, tau: float, t: float) -> tuple[float, float, flo
     return V1, iV, iV2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def energies(acc: np.ndarray, i: int, mode: int, u: float, gL: float, R: float, t: float, iV: float,
               iV2: float) -> float:
     """Add one interval's source, device and load energies [J]; return the device energy [J]."""
@@ -113,7 +113,7 @@ def energies(acc: np.ndarray, i: int, mode: int, u: float, gL: float, R: float, 
     return edev
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_spike(acc: np.ndarray, i: int, ts: float, V: float, t_settle: float) -> None:
     """Spike (insulator-to-metal switching) bookkeeping at time ts [s], node voltage V [V]."""
     acc[i, A_NSP_ALL] += 1.0
@@ -136,7 +136,7 @@ def on_spike(acc: np.ndarray, i: int, ts: float, V: float, t_settle: float) -> N
     acc[i, A_TFIRE] = ts
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_return(acc: np.ndarray, i: int, tr: float, V: float, t_settle: float) -> None:
     """Return to the insulating state (metal-to-insulator switching) at tr [s], node voltage V [V]."""
     tf = acc[i, A_TFIRE]
@@ -526,7 +526,7 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
 _MAX_EVENTS_PER_STEP = 64
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pwl_event_step(i: int, t: float, dt: float, mode: int, u: float, J: float, gL: float, C: float, roff: float,
                     r_on: float, vth0: float, v_h: float, c2c_rel: float, t_settle: float, V: float, metal: float,
                     vth: float, rng: np.uint64, acc: np.ndarray) -> tuple[float, float, float, np.uint64]:
@@ -579,7 +579,7 @@ def _pwl_event_step(i: int, t: float, dt: float, mode: int, u: float, J: float, 
     return V, metal, vth, rng
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _steps_before_crossing(a: float, a_thr: float, q: float, x: float, cap: np.int64, falling: bool) -> np.int64:
     r"""Whole steps (at most ``cap``) a geometric leg a_j = a q^j takes before the step that crosses a_thr.
 
