@@ -18,12 +18,13 @@ electro-thermal (zhang2024) device in the Pearson-Anson circuit, N = 1e2 .. 1e6,
 * scipy ``solve_ivp`` per neuron (a few neurons; neuron-steps counted on the kernel's time grid, duration / dt).
 
 All engines of one (model, N) are timed in this process (standalone binaries in subprocesses), interleaved,
-``--repeats`` times; the tables give medians. Each engine's run length is calibrated to ~0.5 s of wall time, longer
-where its per-call set-up (for ``simulate``: state allocation and the per-neuron result analysis, ~0.4 s at
-N = 1e6) would otherwise exceed ~10 % of it (at most 10 s). The 1e6-neuron spike-only run (electro-thermal, 100 steps) is
-measured in fresh subprocesses: process peak RSS (``resource.getrusage`` ru_maxrss) and, separately, the
-tracemalloc peak. Timings on a shared 2-vCPU machine are noisy (OpenMP spin-waiting): the load average is
-recorded in the output.
+``--repeats`` times; the tables give medians. Each engine's run length is calibrated to ~0.5 s of wall time,
+longer where its per-call set-up (for ``simulate``: state allocation and the per-neuron result analysis, ~0.4 s at
+N = 1e6) would otherwise exceed ~10 % of it (at most 10 s). The 1e6-neuron spike-only run (electro-thermal,
+100 steps) is measured in fresh subprocesses: process peak RSS (``VmHWM`` of /proc/self/status, which restarts at
+exec, unlike ru_maxrss, which carries the forked benchmark process's own peak) and, separately, the tracemalloc
+peak. Timings on a shared 2-vCPU machine are noisy (OpenMP spin-waiting): the load average is recorded in the
+output.
 """
 from __future__ import annotations
 
@@ -194,15 +195,25 @@ def bench_solve_ivp(model: str, n: int, duration: float) -> dict:
 _MEM_CODE = """
 import json, resource, sys, tracemalloc
 from vo2neuro.circuits import simulate
+
+
+def peak_rss():
+    # VmHWM restarts at exec; ru_maxrss would carry the peak of the forked parent (the benchmark process)
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 kw = dict(v_in={v}, r_load={rl}, capacitance={c}, ambient={amb})
 simulate("zhang2024", duration=30e-9, n_neurons=1000, **kw)  # imports, parallel kernel: compile or cache load
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = peak_rss()
 if {traced}:
     tracemalloc.start()
 simulate("zhang2024", duration=100 * {dt}, dt={dt}, n_neurons={n}, **kw)
 peak = tracemalloc.get_traced_memory()[1] if {traced} else None
-print(json.dumps({{"rss_before_bytes": base, "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                  "peak_traced_bytes": peak}}))
+print(json.dumps({{"rss_before_bytes": base, "max_rss_bytes": peak_rss(), "peak_traced_bytes": peak}}))
 """
 
 
@@ -214,17 +225,11 @@ def bench_memory(n: int) -> dict:
     subprocess.run([sys.executable, "-c", warm], capture_output=True, text=True, timeout=900)
     for traced in (False, True):
         code = _MEM_CODE.format(v=VIN_ET, rl=RL_ET, c=C_ET, amb=AMB_ET, dt=DT_ET, n=n, traced=traced)
-        for attempt in range(2):
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
-            if out.returncode != 0:
-                row["error"] = out.stderr.strip().splitlines()[-1:]
-                return row
-            d = json.loads(out.stdout.strip().splitlines()[-1])
-            # a process that compiled instead of loading the cache (an index entry lost to a concurrent writer)
-            # sits at ~1 GB before the measured call; that run measures the compiler, so it is repeated once
-            if d["rss_before_bytes"] < 500e6:
-                break
-        row.setdefault("attempts", []).append(attempt + 1)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+        if out.returncode != 0:
+            row["error"] = out.stderr.strip().splitlines()[-1:]
+            return row
+        d = json.loads(out.stdout.strip().splitlines()[-1])
         if traced:
             row["peak_traced_bytes"] = d["peak_traced_bytes"]
         else:
