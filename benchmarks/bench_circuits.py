@@ -283,7 +283,7 @@ def main(argv=None) -> int:
             steps = {}
             for e in engines:  # warm (compile) + calibration
                 e.run(10)
-                lo, hi = max(5, min(100, int(1e6 / n))), max(100, int(3e9 / n))
+                lo, hi = max(5, min(100, int(1e6 / n))), max(100, int(3e10 / n))
                 # incremental rate: the per-call set-up (O(N) arrays, Brian2 code objects) is paid once per timed
                 # run and would otherwise make the calibrated runs too short at large N
                 s1 = max(10, int(2e6 / n)) if e.name == "numba" else (20 if n <= 10_000 else 4)

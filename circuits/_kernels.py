@@ -25,6 +25,7 @@ number of threads.
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import njit, prange
@@ -746,10 +747,22 @@ def init_hyst(ptab: np.ndarray, tc_shift: np.ndarray, ambient: np.ndarray, out: 
         out[5, i] = h.T_last
 
 
+def _serial_build(kernel, name: str):
+    """A serial Numba build of ``kernel``'s Python function under its own name. Numba names a cache entry after
+    the function's qualified name and line, not its compile options: a serial build of the same function object
+    would share the parallel build's cache entry, and whichever compiled last would be loaded for both (the
+    parallel kernel then ran on one thread)."""
+    f = types.FunctionType(kernel.py_func.__code__, kernel.py_func.__globals__, name, kernel.py_func.__defaults__,
+                           kernel.py_func.__closure__)
+    f.__qualname__ = name
+    f.__doc__ = kernel.py_func.__doc__
+    return njit(cache=True)(f)
+
+
 # Serial builds of the same kernels (``prange`` runs as ``range``): used for small N, where waking the OpenMP
 # team costs more than the work (milliseconds per call on a loaded 2-vCPU machine).
-run_et_serial = njit(cache=True)(run_et.py_func)
-run_pwl_serial = njit(cache=True)(run_pwl.py_func)
+run_et_serial = _serial_build(run_et, "run_et_serial")
+run_pwl_serial = _serial_build(run_pwl, "run_pwl_serial")
 
 #: Below this many neurons the serial kernels are used.
 SERIAL_MAX_N = 64

@@ -516,7 +516,7 @@ def _task_write(cfg_plain: dict[str, Any], i: int, store: str) -> tuple[int, int
     _, metrics, reasons = _task(cfg_plain, i)
     dims, shape, cdim, clen = _layout(cfg)
     sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
-    return i, _write_chunk(Path(store), cfg, dims, sl, i, metrics, reasons)
+    return i, _write_chunk(Path(store), sl, i, metrics, reasons)
 
 
 def _open_or_create(cfg: SweepConfig, store: Path, resume: bool):
@@ -543,7 +543,7 @@ def _open_or_create(cfg: SweepConfig, store: Path, resume: bool):
     return dims, shape, cdim, clen, n_chunks, np.zeros(n_chunks, dtype=bool)
 
 
-def _write_chunk(store: Path, cfg: SweepConfig, dims, sl, i: int, metrics, reasons) -> int:
+def _write_chunk(store: Path, sl: tuple[slice, ...], i: int, metrics, reasons) -> int:
     """Write chunk ``i`` (its own Zarr chunk files: tasks never share one), then mark it done; returns the number
     of failed points. Written through zarr directly: the arrays were laid out by xarray when the store was
     created (float metrics without CF encoding, int8 status, fixed-width unicode reasons), so no encoding is
@@ -593,7 +593,7 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
         for i in todo:
             _, metrics, reasons = _task(cfg_plain, i)
             pts_sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
-            n_failed += _write_chunk(store, cfg, dims, pts_sl, i, metrics, reasons)
+            n_failed += _write_chunk(store, pts_sl, i, metrics, reasons)
             if bar:
                 bar.update(1)
     else:
@@ -624,7 +624,7 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
                 for fut in as_completed(futures):
                     i, metrics, reasons = fut.result()
                     sl = _chunk_points(cfg, dims, shape, cdim, clen, i)[1]
-                    n_failed += _write_chunk(store, cfg, dims, sl, i, metrics, reasons)
+                    n_failed += _write_chunk(store, sl, i, metrics, reasons)
                     if bar:
                         bar.update(1)
         finally:
