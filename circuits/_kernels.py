@@ -502,7 +502,7 @@ def run_et(n_steps: int, dt: float, t0: float, mode: int, drive: np.ndarray, str
     (thermal decay factor, branch offset, 1/T_pr) are computed once per run or per reversal, e^{-2x} of the leg
     is e1 (2 - e1), and a thread advances ``ET_BLOCK`` neurons in lock-step through short stages per step: the
     arithmetic stages (resistance with the proximity window, node leg, energies, thermal node, dead-band test)
-    are branch-free SIMD loops with the vectorisable exp/expm1/logistic/sin of :mod:`vo2neuro.circuits._vmath`;
+    are branch-free SIMD loops with the vectorisable exp/expm1/sin of :mod:`vo2neuro.circuits._vmath`;
     the rare events (spike bookkeeping, reversal points) run in scalar loops only when flagged. Results agree
     with the step composed from the device primitives to 1e-9 (``tests/unit/circuits/test_et_kernel.py``).
 

@@ -1,4 +1,4 @@
-"""Vectorisable double-precision exp, expm1, logistic and sin for the Numba kernels (private).
+"""Vectorisable double-precision exp, expm1 and sin for the Numba kernels (private).
 
 ``math.exp`` & co. compile to calls into the C library, which stop LLVM from vectorising a loop. The functions
 here are plain arithmetic (Cody-Waite range reduction, a near-minimax polynomial, and the scale 2^n built from the
@@ -111,12 +111,6 @@ def vexpm1(x: float) -> float:
     """
     scale, p = _exp_parts(x)
     return _fma(scale, p, scale - 1.0)
-
-
-@njit(cache=True, inline="always")
-def vlogistic(y: float) -> float:
-    """1/2 + 1/2 tanh(y) = 1/(1 + e^{-2y}) [-], accurate in relative terms at both ends (|y| <= 350)."""
-    return 1.0 / (1.0 + vexp(-2.0 * y))
 
 
 @njit(cache=True, inline="always")
