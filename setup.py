@@ -5,7 +5,7 @@ a new subpackage can never be silently left out of the wheel.
 """
 from setuptools import find_packages, setup
 
-SUBPACKAGES = ["device", "circuits", "snn", "ml_zoo", "data"]
+SUBPACKAGES = ["device", "circuits", "snn", "ml_zoo", "explore", "data"]
 package_dir = {"vo2neuro": "vo2neuro", **{f"vo2neuro.{s}": s for s in SUBPACKAGES}}
 packages = ["vo2neuro"] + [
     f"vo2neuro.{s}{'.' + sub if sub else ''}"

@@ -26,7 +26,7 @@ CHUNK = 1000
 
 
 def _config(n_vin: int, n_delta: int, chunk: int):
-    from vo2neuro.circuits.sweep import config_from_dict
+    from vo2neuro.explore.sweep import config_from_dict
 
     return config_from_dict({"sweep": {
         "circuit": "pearson_anson", "preset": "vo2x", "metrics": ["frequency_hz", "energy_per_spike_j", "oscillating"],
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved 1- and 2-worker runs (median reported)")
     args = ap.parse_args(argv)
-    from vo2neuro.circuits.sweep import run_sweep
+    from vo2neuro.explore.sweep import run_sweep
 
     tmp = Path(tempfile.mkdtemp(prefix="vo2neuro-bench-sweep-"))
     out: dict = {"machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()}, "runs": {}}

@@ -34,12 +34,12 @@ from vo2neuro.circuits.params import CircuitParams as CircuitParams
 from vo2neuro.circuits.params import PWLDeviceParams as PWLDeviceParams
 from vo2neuro.circuits.params import Variability as Variability
 from vo2neuro.circuits.simulate import DEVICE_MODELS as DEVICE_MODELS
-from vo2neuro.circuits.simulate import NeuronResult as NeuronResult
+from vo2neuro.circuits.results import NeuronResult as NeuronResult
 from vo2neuro.circuits.simulate import NeuronState as NeuronState
 from vo2neuro.circuits.simulate import PiecewiseDrive as PiecewiseDrive
-from vo2neuro.circuits.simulate import SimulationResult as SimulationResult
+from vo2neuro.circuits.results import SimulationResult as SimulationResult
 from vo2neuro.circuits.simulate import StepInputs as StepInputs
-from vo2neuro.circuits.simulate import Trace as Trace
+from vo2neuro.circuits.results import Trace as Trace
 from vo2neuro.circuits.simulate import default_dt as default_dt
 from vo2neuro.circuits.simulate import initial_state as initial_state
 from vo2neuro.circuits.simulate import make_device as make_device

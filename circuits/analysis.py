@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vo2neuro._units import ParameterError, check_positive
+from vo2neuro.units import ParameterError, check_positive
 from vo2neuro.circuits.params import PWLDeviceParams, check_drive
 from vo2neuro.circuits.simulate import _default_ambient, default_dt, resolve_device, simulate
 

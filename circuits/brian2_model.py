@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vo2neuro._units import ParameterError, check_positive
+from vo2neuro.units import ParameterError, check_positive
 from vo2neuro.circuits.params import PWLDeviceParams
 
 __all__ = ["build_pwl_network", "build_et_network", "brian2_pwl_frequency", "TARGETS"]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from vo2neuro._io import atomic_write_text
-from vo2neuro._units import ParameterError, check_positive
+from vo2neuro.units import ParameterError, check_positive
 from vo2neuro.circuits.params import PWLDeviceParams, check_drive
 from vo2neuro.device.params import VO2DeviceParams
 

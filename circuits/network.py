@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from vo2neuro._units import ParameterError, check_nonnegative, check_positive
+from vo2neuro.units import ParameterError, check_nonnegative, check_positive
 from vo2neuro.device.params import VO2DeviceParams
 
 __all__ = ["NetworkRun", "simulate_network", "ENERGY_PER_EVENT_J"]

@@ -1,7 +1,7 @@
 """Parameter records of the circuit layer: the ideal PWL threshold switch, the circuit, variability.
 
 All records are ``@dataclass(frozen=True, slots=True, kw_only=True)`` in SI units, validated on construction
-(:class:`vo2neuro._units.ParameterError` with a one-line message naming the field and its unit); physical fields
+(:class:`vo2neuro.units.ParameterError` with a one-line message naming the field and its unit); physical fields
 carry ``metadata={"unit": ..., "doc": ...}``. Numba kernels take the flat NamedTuples from ``to_kernel()``.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.device.params import si
 
 __all__ = ["PWLDeviceParams", "PWLKernelParams", "CircuitParams", "Variability", "DRIVES", "ZHANG2024_CIRCUIT",

@@ -21,7 +21,7 @@ def plot_traces(result, path: str | Path, *, title: str = "") -> Path:
     ``result`` is a :class:`~vo2neuro.circuits.simulate.SimulationResult` with a trace.
     """
     if result.trace is None:
-        from vo2neuro._units import ParameterError
+        from vo2neuro.units import ParameterError
 
         raise ParameterError("result: has no trace; simulate with record=[...]")
     plt = _plt()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = ["load", "available", "path"]
 

@@ -3,6 +3,7 @@
 Public API::
 
     VO2DeviceParams, get_parameters, preset_names, preset_info, apply_vacancies, DELTA_MAX
+    select, DeviceSelection, default_ambient, ROOM_TEMPERATURE_K    (one way to pick a device and its ambient)
     simulate_device, initial_state, step, DeviceState, DeviceTrace
     rt_loop, static_iv, voltage_sweep, RTLoop, IVCurve, VoltageSweep
 """
@@ -24,6 +25,10 @@ from vo2neuro.device.parameter_sets import get_parameters as get_parameters
 from vo2neuro.device.parameter_sets import preset_info as preset_info
 from vo2neuro.device.parameter_sets import preset_names as preset_names
 from vo2neuro.device.params import VO2DeviceParams as VO2DeviceParams
+from vo2neuro.device.select import ROOM_TEMPERATURE_K as ROOM_TEMPERATURE_K
+from vo2neuro.device.select import DeviceSelection as DeviceSelection
+from vo2neuro.device.select import default_ambient as default_ambient
+from vo2neuro.device.select import select as select
 from vo2neuro.device.vacancy import DELTA_MAX as DELTA_MAX
 from vo2neuro.device.vacancy import apply_vacancies as apply_vacancies
 
@@ -31,4 +36,5 @@ __all__ = [
     "VO2DeviceParams", "get_parameters", "preset_names", "preset_info", "PARAMETER_SETS", "apply_vacancies",
     "DELTA_MAX", "simulate_device", "initial_state", "step", "DeviceState", "DeviceTrace", "rt_loop",
     "static_iv", "voltage_sweep", "static_branch", "resistance_at", "RTLoop", "IVCurve", "VoltageSweep",
+    "select", "DeviceSelection", "default_ambient", "ROOM_TEMPERATURE_K",
 ]

@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from vo2neuro._units import ParameterError, check_positive
+from vo2neuro.units import ParameterError, check_positive
 from vo2neuro.device import _kernels as K
 from vo2neuro.device.model import initial_state, simulate_device
 from vo2neuro.device.params import VO2DeviceParams
+from vo2neuro.device.select import ROOM_TEMPERATURE_K
 
 __all__ = ["RTLoop", "IVCurve", "VoltageSweep", "rt_loop", "static_iv", "voltage_sweep",
            "static_branch", "resistance_at"]
 
 #: Room temperature at which the insulating resistance is reported [K].
-T_ROOM = 300.0
+T_ROOM = ROOM_TEMPERATURE_K  # the reference temperature of r_insulating_300k_ohm
 
 
 @dataclass(frozen=True)

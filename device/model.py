@@ -10,7 +10,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from vo2neuro._units import ParameterError, check_nonnegative, check_positive
+from vo2neuro.units import ParameterError, check_nonnegative, check_positive
 from vo2neuro.device import _kernels as K
 from vo2neuro.device.params import VO2DeviceParams
 

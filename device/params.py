@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = ["VO2DeviceParams", "params_from_dict", "DeviceKernelParams", "si", "K_B_EV", "Q_E", "EPS_0", "K_B"]
 

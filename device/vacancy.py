@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.device.params import VO2DeviceParams
 
 __all__ = ["apply_vacancies", "DELTA_MAX", "VACANCY_SLOPES"]

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from vo2neuro.snn.codesign import codesign, plot_codesign
+from vo2neuro.explore.codesign import codesign, plot_codesign
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ Public API::
     create(name, config="paper" | "small", device=None) -> torch.nn.Module   # registry of ten workloads
     list_models(), get_spec(name) -> ModelSpec                               # metadata (citation, inputs, numbers)
     count_ops(model, inputs) -> OpsReport                                    # MACs by type and layer, params
-    fan_out_table(model, inputs), synops(model_or_layers, spikes)            # synaptic operations of an SNN
+    fan_out_table(model, inputs), synops(model_or_layers, spikes)            # synaptic operations (ml_zoo.synaptic)
     energy.energy_table(names, ...) -> EnergyTable                           # CMOS / neuromorphic / VO2-x energy
 
 Importing this package does not import torch; the counter, the models and the energy ledger import it on first use.
@@ -29,8 +29,8 @@ from vo2neuro.ml_zoo.registry import (
 )
 
 _LAZY = {
-    "count_ops": "ops", "OpsReport": "ops", "LayerOps": "ops", "FanOut": "ops", "fan_out_table": "ops",
-    "synops": "ops", "SynopsReport": "ops", "uniform_spikes": "ops", "MAC_CATEGORIES": "ops", "CATEGORIES": "ops",
+    "count_ops": "ops", "OpsReport": "ops", "LayerOps": "ops", "FanOut": "synaptic", "fan_out_table": "synaptic",
+    "synops": "synaptic", "SynopsReport": "synaptic", "uniform_spikes": "synaptic", "MAC_CATEGORIES": "ops", "CATEGORIES": "ops",
     "energy_table": "energy", "EnergyTable": "energy",
 }
 
@@ -38,10 +38,11 @@ __all__ = [
     "CONFIGS", "InputSpec", "ModelSpec", "ReportedNumber", "config_of", "create", "get_spec", "list_models",
     *_LAZY, "energy", "ops",
 ]
+_MODULES = ("energy", "ops")
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("energy", "ops"):
+    if name in _MODULES:
         return importlib.import_module(f"vo2neuro.ml_zoo.{name}")
     if name in _LAZY:
         return getattr(importlib.import_module(f"vo2neuro.ml_zoo.{_LAZY[name]}"), name)

@@ -17,7 +17,7 @@ Steps:
    every step and the output is the mean of the last layer over T.
 
 Only networks whose nonlinearities are ReLU/ReLU6 (and linear operations) are convertible; anything else raises
-a :class:`~vo2neuro._units.ParameterError` naming the operation.
+a :class:`~vo2neuro.units.ParameterError` naming the operation.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import torch.fx as fx
 import torch.nn.functional as F
 from torch import nn
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = ["fold_batchnorm", "IFNeuron", "VO2Activation", "VO2RateNeuron", "SpikingNetwork", "convert",
            "prepare_vo2", "ConversionResult", "accuracy_vs_steps", "NEURONS"]

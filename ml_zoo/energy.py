@@ -4,13 +4,13 @@ Recipe (``ml_zoo_papers.md`` §13-14; Spikformer, Yao et al. TPAMI 2023, Spiking
 
     E_ANN  = E_MAC x MACs                                            (+ optional weight traffic)
     E_SNN  = E_MAC x (MACs_first + MACs_rest) + E_syn x SynOps  [+ E_spike x Spikes]
-    SynOps = sum over synaptic layers l >= 2 of spikes_in(l) x fan-out(l)        (vo2neuro.ml_zoo.ops.synops)
+    SynOps = sum over synaptic layers l >= 2 of spikes_in(l) x fan-out(l)        (vo2neuro.ml_zoo.synaptic.synops)
 
 * ``MACs_first``: the first synaptic layer, fed with the real-valued input, stays a MAC layer (the recipe's layer 1).
 * ``MACs_rest``: every MAC not done by a synaptic module (``nn.Linear``/``nn.Conv*``): attention and other
   activation x activation matmuls, RNN cells, sparse graph propagation and functional linears. These cannot be driven
   by spikes after conversion, so they are charged as CMOS MACs on every spiking target (the conservative choice).
-* Spikes per inference: measured counts when given (``measured_spikes``, the interface of :func:`vo2neuro.ml_zoo.ops.synops`),
+* Spikes per inference: measured counts when given (``measured_spikes``, the interface of :func:`vo2neuro.ml_zoo.synaptic.synops`),
   otherwise the **assumed** ``firing_rate`` [spikes / neuron / time step] x ``timesteps`` for every presynaptic neuron of
   the layers >= 2 (defaults 0.1 and 8: 0.8 spikes per neuron per inference, inside the 0.15-1.38 spikes/synapse window
   where Dampfhoffer et al. (IEEE TETCI 2023) find SNNs competitive).
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from vo2neuro._units import check_nonnegative, check_positive
+from vo2neuro.units import check_nonnegative, check_positive
 
 __all__ = [
     "EnergyConstant",
@@ -144,14 +144,14 @@ def entry_counts(name: str, config: str = "paper"):
     (nothing allocated), graph models run on the CPU with a synthetic graph of the dataset's size (seed 0)."""
     import torch
 
-    from vo2neuro.ml_zoo import ops
+    from vo2neuro.ml_zoo import ops, synaptic
     from vo2neuro.ml_zoo.registry import create, get_spec
 
     spec = get_spec(name)
     gen = torch.Generator().manual_seed(0)
     model = create(name, config, device="meta" if spec.meta_forward else None).eval()
     inputs = model.example_inputs(1, generator=gen)
-    return ops.count_ops(model, inputs), ops.fan_out_table(model, inputs)
+    return ops.count_ops(model, inputs), synaptic.fan_out_table(model, inputs)
 
 
 def workload(
@@ -173,10 +173,10 @@ def workload(
     timesteps : int
         Assumed time steps per inference.
     measured_spikes : mapping layer name -> float or tensor, optional
-        Presynaptic spikes per inference per synaptic layer, as accepted by :func:`vo2neuro.ml_zoo.ops.synops`
+        Presynaptic spikes per inference per synaptic layer, as accepted by :func:`vo2neuro.ml_zoo.synaptic.synops`
         (from ``vo2neuro.snn`` once a converted network has run).
     """
-    from vo2neuro.ml_zoo import ops
+    from vo2neuro.ml_zoo import synaptic
 
     check_nonnegative("firing_rate", firing_rate, "spikes/step")
     check_positive("timesteps", timesteps, "steps")
@@ -186,12 +186,12 @@ def workload(
     first = next((fo.name for fo in table.values() if fo.order == 0), None)
     first_macs = sum(r.count for r in report.rows if r.name == first and r.category in ("conv", "linear"))
     if measured_spikes is None:
-        spikes = ops.uniform_spikes(table, firing_rate * timesteps, skip_first=True)
+        spikes = synaptic.uniform_spikes(table, firing_rate * timesteps, skip_first=True)
         source = f"assumed: {firing_rate:g} spikes/step x {timesteps} steps"
     else:
         spikes = dict(measured_spikes)
         source = "measured"
-    syn = ops.synops(table, spikes)
+    syn = synaptic.synops(table, spikes)
     return Workload(
         name=name, config=config, params=report.params, macs=report.macs, first_layer_macs=first_macs,
         rest_macs=report.macs - synaptic_macs, synops=syn.synops, spikes=syn.spikes, rate_source=source,
@@ -343,7 +343,7 @@ Target = CMOSTarget | SNNOnCMOSTarget | NeuromorphicTarget | VO2Target
 
 
 def vo2_target_from_circuit(preset: str = "vo2x", *, r_load: float = 12e3, capacitance: float = 145.35e-12,
-                            ambient: float = 300.0, position: float = 0.5, definition: str = "source",
+                            ambient: float | None = None, position: float = 0.5, definition: str = "source",
                             energy_per_synaptic_event_j: float = 0.9e-12) -> VO2Target:
     """A :class:`VO2Target` whose energy per spike comes from the simulated Pearson-Anson neuron.
 
@@ -353,13 +353,14 @@ def vo2_target_from_circuit(preset: str = "vo2x", *, r_load: float = 12e3, capac
     dissipated in the VO2 device (vo2_physics.md section 14).
     """
     from vo2neuro.circuits import oscillation_window, simulate
-    from vo2neuro.device import get_parameters
+    from vo2neuro.device.select import select
 
     if definition not in ("source", "device"):
-        from vo2neuro._units import ParameterError
+        from vo2neuro.units import ParameterError
 
         raise ParameterError(f"definition: {definition!r} is not valid; valid: device, source")
-    dev = get_parameters(preset)
+    dev, preset_ambient, _ = select(preset)
+    ambient = preset_ambient if ambient is None else ambient
     win = oscillation_window(dev, drive="voltage", r_load=r_load, capacitance=capacitance, ambient=ambient)
     v_in = win.lower + position * (win.upper - win.lower)
     nr = simulate(dev, v_in=v_in, r_load=r_load, capacitance=capacitance, ambient=ambient, duration=60e-6).neuron(0)
@@ -480,7 +481,7 @@ def energy_table(
     firing_rate, timesteps : float, int
         Assumed spikes per neuron per step and steps per inference, for models without measured spikes.
     measured_spikes : mapping model name -> (layer name -> spikes), optional
-        Measured presynaptic spike counts per inference (see :func:`vo2neuro.ml_zoo.ops.synops`).
+        Measured presynaptic spike counts per inference (see :func:`vo2neuro.ml_zoo.synaptic.synops`).
 
     Returns
     -------

@@ -34,13 +34,15 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from vo2neuro._units import ParameterError, check_positive
+from vo2neuro.units import ParameterError, check_positive
+from vo2neuro.device.select import ROOM_TEMPERATURE_K
 from vo2neuro.snn.params import VO2NeuronParams
 
 __all__ = ["CircuitNeuron", "neuron_from_circuit", "NETWORK_CIRCUIT"]
 
-#: Default circuit of the network neurons: the Zhang et al. 2024 load and node capacitance at room temperature.
-NETWORK_CIRCUIT = {"r_load": 12e3, "capacitance": 145.35e-12, "ambient": 300.0, "bias_fraction": 0.8}
+#: Default circuit of the network neurons: the Zhang et al. 2024 load and node capacitance at room temperature
+#: (a preset's own bath temperature replaces the ambient: :func:`vo2neuro.snn.presets.circuit_neuron_for_preset`).
+NETWORK_CIRCUIT = {"r_load": 12e3, "capacitance": 145.35e-12, "ambient": ROOM_TEMPERATURE_K, "bias_fraction": 0.8}
 
 
 def _neuron(r_leak: float, v_th: float, v_h: float, t_ref: float, cap: float, i_b: float, i_max: float,
@@ -107,7 +109,7 @@ class CircuitNeuron:
 
 
 def neuron_from_circuit(preset: str | Any = "vo2x", *, delta: float | None = None, r_load: float = 12e3,
-                        capacitance: float = 145.35e-12, ambient: float = 300.0, bias_fraction: float = 0.8,
+                        capacitance: float = 145.35e-12, ambient: float = ROOM_TEMPERATURE_K, bias_fraction: float = 0.8,
                         dt: float | None = None, n_points: int = 14) -> CircuitNeuron:
     """Derive the network neuron of ``preset`` from circuit simulations (see the module docstring).
 

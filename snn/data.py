@@ -25,7 +25,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = [
     "DATASETS",

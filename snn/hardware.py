@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from vo2neuro._units import ParameterError, check_nonnegative
+from vo2neuro.units import ParameterError, check_nonnegative
 
 __all__ = ["HWEvalResult", "hw_eval"]
 

@@ -22,7 +22,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn.neuron import VO2Neuron, VO2NeuronState
 from vo2neuro.snn.params import VO2NeuronParams
 

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn import _fused
 from vo2neuro.snn.params import VO2NeuronParams
 

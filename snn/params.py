@@ -9,7 +9,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
-from vo2neuro._units import ParameterError, check_finite, check_nonnegative, check_positive
+from vo2neuro.units import ParameterError, check_finite, check_nonnegative, check_positive
 
 __all__ = ["VO2NeuronParams", "si"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from functools import lru_cache
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn.params import VO2NeuronParams
 
 __all__ = ["neuron_params_for_preset", "circuit_neuron_for_preset", "preset_names", "EXAMPLE_NEURON"]
@@ -31,13 +31,13 @@ def preset_names() -> list[str]:
 @lru_cache(maxsize=32)
 def circuit_neuron_for_preset(name: str, delta: float | None = None):
     """The :class:`~vo2neuro.snn.circuit_neuron.CircuitNeuron` of preset ``name`` (cached)."""
+    from vo2neuro.device.select import select
     from vo2neuro.snn.circuit_neuron import NETWORK_CIRCUIT, neuron_from_circuit
 
     if name not in preset_names():
         raise ParameterError(f"preset: unknown name {name!r}; valid: {', '.join(preset_names())}")
-    kw = dict(NETWORK_CIRCUIT)
-    if name == "zhang2024":
-        kw["ambient"] = 325.0  # the published bath temperature of that fit
+    # the circuit runs at the preset's own bath temperature (zhang2024: the published 325 K)
+    kw = {**NETWORK_CIRCUIT, "ambient": select(name).ambient_k}
     return neuron_from_circuit(name, delta=delta, **kw)
 
 

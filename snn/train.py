@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from vo2neuro._io import atomic_write as _atomic_write
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn.data import DATASETS, load_dataset
 from vo2neuro.snn.network import VO2MLP
 from vo2neuro.snn.neuron import SURROGATES

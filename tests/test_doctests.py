@@ -20,7 +20,7 @@ def _modules() -> list[str]:
         names.append(root)
         if root == "vo2neuro":
             names += [f"vo2neuro.{m.name}" for m in pkgutil.iter_modules(vo2neuro.__path__)
-                      if not m.name.startswith("cli") and m.name not in ("demo",)]
+                      if not m.name.startswith("cli") and m.name != "__main__"]
             continue
         names += [m.name for m in pkgutil.walk_packages(pkg.__path__, prefix=f"{root}.")]
     return sorted(set(names) | set(EXTRA))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-MAPPED = ["device", "circuits", "snn", "ml_zoo", "data"]
+MAPPED = ["device", "circuits", "snn", "ml_zoo", "explore", "data"]
 
 
 def _disk_packages() -> set[str]:
@@ -74,7 +74,7 @@ def test_mypy_resolves_the_installed_layout(wheel, tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     probe = tmp_path / "probe.py"
     probe.write_text("from vo2neuro.device.params import VO2DeviceParams\n"
-                     "from vo2neuro._units import parse_si\n"
+                     "from vo2neuro.units import parse_si\n"
                      "x: float = parse_si('12k')\n"
                      "reveal_type(VO2DeviceParams)\n")
     env = {**os.environ, "MYPYPATH": str(site)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.device.params import VO2DeviceParams
 from vo2neuro.device.parameter_sets import li2024, zhang2024
 

@@ -14,8 +14,8 @@ import sys
 import numpy as np
 import pytest
 
-from vo2neuro._units import ParameterError
-from vo2neuro.circuits.calibrate import (calibrate, frequency_duration, load_measurements, predict_frequency,
+from vo2neuro.units import ParameterError
+from vo2neuro.explore.calibrate import (calibrate, frequency_duration, load_measurements, predict_frequency,
                                          window_margin, write_parameter_file)
 from vo2neuro.data import path as data_path
 from vo2neuro.device import get_parameters, resistance_at, static_iv
@@ -74,7 +74,7 @@ def test_duan_fit_of_vin_series_predicts_low_load_points(vin_fit):
 
 def test_physical_start_is_inside_the_window():
     """The initialisation puts the f(V_in) load lines inside the static NDR window (closed form, section 8)."""
-    from vo2neuro.circuits.calibrate import physical_start
+    from vo2neuro.explore.calibrate import physical_start
 
     cols = _series("v_in")
     dev, cap = physical_start(_duan_base(), fit=FIT, cols=cols, ambient=AMBIENT, capacitance=100e-12, v_th=1.4)
@@ -190,7 +190,7 @@ def test_rt_fit_recovers_known_parameters_within_uncertainty():
 
 # ------------------------------------------------------------------------------------------------ bad inputs
 def _parser():
-    from vo2neuro import cli_calibrate, cli_circuits, cli_device
+    from vo2neuro.cli import calibrate as cli_calibrate, circuits as cli_circuits, device as cli_device
 
     p = argparse.ArgumentParser(prog="vo2neuro")
     sub = p.add_subparsers(dest="command", required=True)

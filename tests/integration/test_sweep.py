@@ -13,8 +13,8 @@ import pytest
 xr = pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 
-from vo2neuro._units import ParameterError  # noqa: E402
-from vo2neuro.circuits.sweep import config_from_dict, load_config, run_sweep, sweep_points  # noqa: E402
+from vo2neuro.units import ParameterError  # noqa: E402
+from vo2neuro.explore.sweep import config_from_dict, load_config, run_sweep, sweep_points  # noqa: E402
 from vo2neuro.device import get_parameters, static_iv  # noqa: E402
 
 DEVICE_TOML = """

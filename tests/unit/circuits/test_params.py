@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.circuits import CircuitParams, PWLDeviceParams, Variability, make_device, simulate
 
 GOOD = dict(r_off=100e3, r_on=1e3, v_th=2.0, v_h=1.0)

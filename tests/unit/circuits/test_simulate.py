@@ -160,7 +160,7 @@ def test_no_torch_import():
 def test_per_neuron_devices_match_separate_runs():
     """One device per neuron (the sweep path: a kernel call over several parameter sets) gives, neuron by neuron,
     the waveforms of separate single-device runs at the same dt; wrong lengths and PWL records are refused."""
-    from vo2neuro._units import ParameterError
+    from vo2neuro.units import ParameterError
     from vo2neuro.device import get_parameters
 
     devs = [get_parameters("vo2", delta=d) for d in (0.0, 0.01, 0.02)]

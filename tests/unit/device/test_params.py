@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.citations import known_keys
 from vo2neuro.device import PARAMETER_SETS, VO2DeviceParams, get_parameters, preset_names
 from vo2neuro.device.params import DeviceKernelParams, params_from_dict

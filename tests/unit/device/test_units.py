@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vo2neuro._units import ParameterError, format_si, parse_si
+from vo2neuro.units import ParameterError, format_si, parse_si
 
 
 @pytest.mark.parametrize("text,value", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.device import DELTA_MAX, apply_vacancies, get_parameters, rt_loop, static_iv
 from vo2neuro.device.vacancy import VACANCY_SLOPES
 

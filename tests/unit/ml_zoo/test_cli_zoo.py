@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from vo2neuro import cli_zoo  # noqa: E402
-from vo2neuro._units import ParameterError  # noqa: E402
+from vo2neuro.cli import zoo as cli_zoo  # noqa: E402
+from vo2neuro.units import ParameterError  # noqa: E402
 
 
 def run(argv, capsys):

@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from vo2neuro._units import ParameterError  # noqa: E402
+from vo2neuro.units import ParameterError  # noqa: E402
 from vo2neuro.ml_zoo.convert import IFNeuron, accuracy_vs_steps, convert, fold_batchnorm  # noqa: E402
 
 

@@ -12,13 +12,8 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from vo2neuro.ml_zoo.ops import (  # noqa: E402
-    count_ops,
-    fan_out_table,
-    rnn_step_macs,
-    synops,
-    uniform_spikes,
-)
+from vo2neuro.ml_zoo.ops import count_ops, rnn_step_macs  # noqa: E402
+from vo2neuro.ml_zoo.synaptic import fan_out_table, synops, uniform_spikes  # noqa: E402
 
 
 def flop_counter_macs(model, *inputs) -> int:

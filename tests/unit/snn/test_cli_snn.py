@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from vo2neuro._units import ParameterError
-from vo2neuro.cli_snn import register
+from vo2neuro.units import ParameterError
+from vo2neuro.cli.snn import register
 
 
 def _parser():

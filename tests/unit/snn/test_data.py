@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn.data import (DataError, FileSpec, download_file, load_digits, load_mnist, read_idx,
                                verify_file)
 

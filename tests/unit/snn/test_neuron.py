@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn import _fused
 from vo2neuro.snn.neuron import (_sequence, SURROGATES, VO2Cell, VO2Neuron, VO2NeuronState, get_surrogate, initial_state,
                                  rate, vo2_sequence, vo2_step)

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn.params import VO2NeuronParams
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.snn.train import TrainConfig, Trainer, train
 
 

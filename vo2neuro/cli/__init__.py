@@ -1,24 +1,28 @@
 """The ``vo2neuro`` command line: one entry point, one subcommand group per layer.
 
 Numbers and JSON go to stdout, messages to stderr. Bad input prints one line naming the parameter and its unit
-and exits with code 2, without a traceback.
+and exits with code 2, without a traceback. Each area module (``device``, ``circuits``, ``snn``, ``zoo``, ``sweep``,
+``studies``, ``calibrate``, ``demo``) only parses, calls the library and prints; ``_util`` holds the shared
+argument types (engineering notation, counts, input and output paths checked before any work).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from typing import Sequence
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro._version import __version__
 
 __all__ = ["main", "build_parser"]
 
 # Each area wires its own subcommands; the modules import heavy dependencies (torch, brian2) only inside
 # their handlers so that `vo2neuro device ...` never pays for them.
-_AREAS = ("vo2neuro.cli_device", "vo2neuro.cli_circuits", "vo2neuro.cli_snn", "vo2neuro.cli_zoo",
-          "vo2neuro.cli_explore", "vo2neuro.cli_calibrate", "vo2neuro.demo")
+_AREAS = ("vo2neuro.cli.device", "vo2neuro.cli.circuits", "vo2neuro.cli.snn", "vo2neuro.cli.zoo",
+          "vo2neuro.cli.sweep", "vo2neuro.cli.studies", "vo2neuro.cli.calibrate", "vo2neuro.cli.demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,14 +47,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _raise_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except ParameterError as exc:
-        print(f"vo2neuro: error: {exc}", file=sys.stderr)
+        print(f"vo2neuro: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # a file the user named went away, filled the disk or lost its permission while the command ran: the
+        # environment, not a bug, so one line rather than a traceback (inputs and outputs are checked up front)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"vo2neuro: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vo2neuro: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_on_sigterm():
+    """Turn SIGTERM (``kill``, a batch scheduler's time limit) into KeyboardInterrupt, so that atomic writes in
+    progress remove their temporary files and the run ends as an interrupted one (exit 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy.optimize import least_squares
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = ["CalibrationResult", "calibrate", "load_measurements", "FIT_PARAMETERS", "predict_frequency",
            "write_parameter_file", "physical_start", "window_margin", "frequency_duration"]

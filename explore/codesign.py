@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = ["CodesignResult", "codesign"]
 
@@ -60,8 +60,9 @@ def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, prese
              d2d_sigma: float = 0.05, seed: int = 0, out: str | Path = "output/codesign",
              progress: bool = True) -> CodesignResult:
     """Run the co-design grid (see the module docstring); ``preset`` is the pristine film the deltas apply to."""
-    from vo2neuro.circuits.sweep_plots import pareto_front
-    from vo2neuro.device import get_parameters, rt_loop, static_iv
+    from vo2neuro.explore.sweep_plots import pareto_front
+    from vo2neuro.device import rt_loop, static_iv
+    from vo2neuro.device.select import select
     from vo2neuro.snn.hardware import hw_eval
     from vo2neuro.snn.presets import circuit_neuron_for_preset
     from vo2neuro.snn.train import TrainConfig, train
@@ -72,8 +73,8 @@ def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, prese
         d = float(d)
         row: dict[str, Any] = {"delta": d, "reason": ""}
         try:
-            dev = get_parameters(preset, delta=d)
-            iv = static_iv(dev, ambient=300.0)
+            dev, ambient, _ = select(preset, delta=d)
+            iv = static_iv(dev, ambient=ambient)
             row.update(v_th_v=iv.v_th_v, v_h_v=iv.v_h_v, t_imt_heating_k=rt_loop(dev).t_imt_heating_k)
             cn = circuit_neuron_for_preset(preset, d)
             row.update(supply_v=cn.supply_v, f_max_hz=cn.f_max_hz, energy_per_spike_j=cn.energy_per_spike_j)
@@ -93,7 +94,8 @@ def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, prese
     front = [rows[i]["delta"] for i in pareto_front(costs)]
     return CodesignResult(rows=rows, pareto=front,
                           settings={"preset": preset, "dataset": dataset, "epochs": epochs, "hidden": list(hidden),
-                                    "n_images": n_images, "d2d_sigma": d2d_sigma, "seed": seed, "ambient_k": 300.0})
+                                    "n_images": n_images, "d2d_sigma": d2d_sigma, "seed": seed,
+                                    "ambient_k": select(preset).ambient_k})
 
 
 def plot_codesign(res: CodesignResult, path: str | Path) -> Path:

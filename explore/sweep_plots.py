@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from vo2neuro._plot import pyplot, save
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = ["open_store", "heatmap", "pareto_front", "plot_pareto", "pwl_window_overlay"]
 

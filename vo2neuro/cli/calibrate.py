@@ -1,7 +1,7 @@
 """Command line of the calibration: ``vo2neuro calibrate --data FILE.csv (--preset NAME | --params FILE) --fit A,B``.
 
 Fits device (and node-capacitance) parameters to measured R-T, I-V or oscillator-frequency data
-(``vo2neuro.circuits.calibrate``), prints the fitted values with standard errors and the residuals, and writes a
+(``vo2neuro.explore.calibrate``), prints the fitted values with standard errors and the residuals, and writes a
 parameter file (``-o FILE``) that every command reads with ``--params FILE``.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import argparse
 import dataclasses
 import sys
 
-from vo2neuro._cliutil import emit, int_type, resolve_device, si_type
-from vo2neuro._units import ParameterError, parse_si
+from vo2neuro.cli._util import emit, int_type, select_device, si_type
+from vo2neuro.units import ParameterError, parse_si
 
 __all__ = ["register"]
 
@@ -33,17 +33,14 @@ def _parse_set(items: list[str] | None, base) -> dict[str, float]:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from vo2neuro.circuits.calibrate import calibrate, load_measurements, write_parameter_file
+    from vo2neuro.explore.calibrate import calibrate, load_measurements, write_parameter_file
 
-    if args.preset and args.params:
-        raise ParameterError("preset: give --preset NAME or --params FILE, not both")
-    base = resolve_device(args)
+    base, ambient, _ = select_device(args)
     changes = _parse_set(args.set, base)
     if changes:
         base = dataclasses.replace(base, **changes)
     fit = [f.strip() for f in args.fit.split(",") if f.strip()]
     kind, cols = load_measurements(args.data, series=args.series)
-    ambient = args.ambient if args.ambient is not None else 300.0
 
     def log(msg: str) -> None:
         if not args.quiet:
@@ -81,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="fix a device field before fitting, e.g. R_m=500 (repeatable)")
     p.add_argument("--ambient", type=si_type("ambient", "K", positive=True), default=None,
-                   help="bath temperature of the measurement [K] (default 300)")
+                   help="bath temperature of the measurement [K] (default: the parameter file's, else the preset's)")
     p.add_argument("--capacitance", type=si_type("capacitance", "F", positive=True), default=None,
                    help="node capacitance [F] (start value when fitted; frequency data)")
     p.add_argument("--v-th", type=si_type("v_th", "V", positive=True), default=None,

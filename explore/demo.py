@@ -6,7 +6,8 @@ installation is reported and skipped, never faked.
 """
 from __future__ import annotations
 
-import argparse
+from vo2neuro.device.select import ROOM_TEMPERATURE_K
+
 import sys
 import time
 from pathlib import Path
@@ -14,10 +15,10 @@ from typing import Any
 
 from vo2neuro._io import atomic_write_text, dumps
 
-__all__ = ["register", "run_demo"]
+__all__ = ["run_demo", "device_section"]
 
 PRESETS = ("vo2", "vo2x")
-AMBIENT_K = 300.0
+AMBIENT_K = ROOM_TEMPERATURE_K  # both demo presets are characterised at room temperature
 
 
 def _log(msg: str) -> None:
@@ -72,7 +73,7 @@ def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"skipped": []}
     sections = [("device", device_section)]
-    from vo2neuro import demo_sections  # circuit and (with torch) network sections
+    from vo2neuro.explore import demo_sections  # circuit and (with torch) network sections
 
     sections += demo_sections.SECTIONS
     for name, fn in sections:
@@ -88,18 +89,3 @@ def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
     atomic_write_text(out / "summary.json", dumps(summary))
     atomic_write_text(out / "summary.md", _markdown(summary))
     return summary
-
-
-def _cmd(args: argparse.Namespace) -> int:
-    summary = run_demo(args.out, quick=args.quick)
-    print((Path(args.out) / "summary.md").read_text())
-    _log(f"[demo] results in {Path(args.out).resolve()} (summary.md, summary.json, *.png)")
-    return 0 if summary else 1
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``demo``."""
-    p = sub.add_parser("demo", help="run the whole chain on the embedded defaults (vo2 vs vo2x)")
-    p.add_argument("--out", default="output/demo", help="output folder (default output/demo)")
-    p.add_argument("--quick", action="store_true", help="smaller sizes (used by the tests)")
-    p.set_defaults(func=_cmd)

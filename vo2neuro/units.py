@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["ParameterError", "parse_si", "format_si", "check_finite", "check_positive", "check_nonnegative"]
+__all__ = ["ParameterError", "parse_si", "parse_count", "format_si", "check_finite", "check_positive",
+           "check_nonnegative"]
 
 
 class ParameterError(ValueError):
@@ -18,9 +19,8 @@ class ParameterError(ValueError):
     """
 
 
-# SPICE is case-insensitive and reads "m" as milli, "meg" as mega; we accept "M" as mega too where the
-# following letter makes it unambiguous is not possible, so we follow SPICE and keep "M" = milli as well,
-# except the explicit spellings "meg"/"Meg"/"MEG".
+# SPICE is case-insensitive: "m" and "M" are milli, "meg" is mega. Most people outside SPICE read "12M" as mega, so
+# a bare upper-case "M" is refused with both readings named instead of silently meaning milli.
 _SUFFIX = {
     "t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "": 1.0,
     "m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15, "a": 1e-18,
@@ -32,7 +32,8 @@ def parse_si(text: str | float | int, *, name: str = "value", unit: str = "") ->
     """Parse a number with an optional SPICE engineering suffix.
 
     ``12k`` -> 12e3, ``145.3p`` -> 1.453e-10, ``2u`` -> 2e-6, ``1meg`` -> 1e6, ``3.3`` -> 3.3, ``1e-9`` -> 1e-9.
-    A trailing unit symbol equal to ``unit`` is allowed (``12kOhm`` with unit="Ohm", ``5V``).
+    A trailing unit symbol equal to ``unit`` is allowed (``12kOhm`` with unit="Ohm", ``5V``). A bare upper-case
+    ``M`` is refused as ambiguous (SPICE milli or common mega); ``m`` is milli, ``meg`` mega.
 
     Parameters
     ----------
@@ -58,8 +59,12 @@ def parse_si(text: str | float | int, *, name: str = "value", unit: str = "") ->
         if m is None:
             raise ParameterError(f"{name}: cannot read {text!r} as a number [{unit or '-'}]")
         mantissa, suffix = m.group(1), m.group(2)
-        if unit and suffix.lower().endswith(unit.lower()):
+        if unit and unit not in ("1", "-") and suffix.lower().endswith(unit.lower()):
             suffix = suffix[: len(suffix) - len(unit)]
+        if suffix[:1] == "M" and not suffix.lower().startswith("meg"):
+            raise ParameterError(
+                f"{name}: {text!r} is ambiguous [{unit or '-'}]: SPICE reads M as milli ({mantissa}m = "
+                f"{float(mantissa) * 1e-3:g}), others as mega; write {mantissa}m or {mantissa}meg")
         key = suffix.lower()
         if key.startswith("meg"):
             scale, rest = 1e6, key[3:]
@@ -76,6 +81,31 @@ def parse_si(text: str | float | int, *, name: str = "value", unit: str = "") ->
     if math.isnan(value):
         raise ParameterError(f"{name}: NaN is not a valid value [{unit or '-'}]")
     return value
+
+
+def parse_count(text: str | int, *, name: str = "count", minimum: int = 0, maximum: int | None = None) -> int:
+    """Parse a whole number with an optional engineering suffix (``1k`` -> 1000, ``2meg`` -> 2000000).
+
+    Raises
+    ------
+    ParameterError
+        For text that is not a whole number in ``[minimum, maximum]``.
+
+    Examples
+    --------
+    >>> parse_count("1k", name="n_images"), parse_count("64", name="steps")
+    (1000, 64)
+    """
+    if isinstance(text, bool):
+        raise ParameterError(f"{name} must be a whole number [1], got {text!r}")
+    v = parse_si(text, name=name, unit="1")
+    if not math.isfinite(v) or v != int(v):
+        raise ParameterError(f"{name} must be a whole number [1], got {text!r}")
+    n = int(v)
+    if n < minimum or (maximum is not None and n > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ParameterError(f"{name} must be a whole number {bound} [1], got {text!r}")
+    return n
 
 
 def format_si(value: float, unit: str = "", digits: int = 4) -> str:

@@ -2,7 +2,7 @@
 
 ``register(subparsers)`` adds the ``zoo`` group to the main parser (``vo2neuro/cli.py``); each handler is
 ``(args) -> int`` set with ``set_defaults(func=...)``. Numbers and JSON go to stdout, bad input raises
-:class:`vo2neuro._units.ParameterError` (printed on one line by the main CLI, exit 2). torch is imported only by the
+:class:`vo2neuro.units.ParameterError` (printed on one line by the main CLI, exit 2). torch is imported only by the
 handlers that count operations.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro._units import ParameterError, parse_si
+from vo2neuro.units import ParameterError, parse_si
 
 __all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy"]
 
@@ -122,7 +122,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     steps = sorted(set(args.steps))
     if any(t < 1 for t in steps):
         raise ParameterError(f"steps must be >= 1 [1], got {steps}")
-    from vo2neuro.ml_zoo.conversion_study import convert_classifier, convert_tddpg_actor
+    from vo2neuro.explore.conversion_study import convert_classifier, convert_tddpg_actor
 
     if args.name == "tddpg_rec":
         res = convert_tddpg_actor(config=args.config, steps=steps, seed=args.seed, neuron=args.neuron)

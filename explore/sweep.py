@@ -42,7 +42,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 
 __all__ = ["SweepConfig", "SweepResult", "load_config", "run_sweep", "evaluate_points", "EVALUATORS",
            "PARAMETER_UNITS", "METRIC_UNITS", "sweep_points"]
@@ -246,19 +246,25 @@ class Evaluator:
     description: str
 
 
-def _device_for(cfg: SweepConfig, values: Mapping[str, float]):
-    from vo2neuro.device import get_parameters
-    from vo2neuro.device.params import params_from_dict
-    from vo2neuro.device.vacancy import apply_vacancies
+def _selection(cfg: SweepConfig, delta: float | None = None):
+    from vo2neuro.device.select import select
 
+    if cfg.params_file:
+        return select(params_file=cfg.params_file, delta=delta)
+    return select(cfg.preset, delta=delta)
+
+
+def _default_ambient(cfg: SweepConfig) -> float:
+    """Bath temperature [K] of points that set none: the preset's or the parameter file's (device.select)."""
+    from vo2neuro.device.select import ROOM_TEMPERATURE_K
+
+    return ROOM_TEMPERATURE_K if cfg.preset == "pwl" and not cfg.params_file else _selection(cfg).ambient_k
+
+
+def _device_for(cfg: SweepConfig, values: Mapping[str, float]):
     dev_fields = {k: v for k, v in values.items() if k in PARAMETER_UNITS and k not in CIRCUIT_PARAMETERS}
     delta = dev_fields.pop("delta", None)
-    if cfg.params_file:
-        base = params_from_dict(json.loads(Path(cfg.params_file).read_text()).get("device", {}))
-        if delta is not None:
-            base = apply_vacancies(base, delta)
-    else:
-        base = get_parameters(cfg.preset, delta=delta)
+    base = _selection(cfg, delta).params
     return dataclasses.replace(base, **dev_fields) if dev_fields else base
 
 
@@ -285,7 +291,7 @@ def _eval_device(points, fixed, cfg):
     for values, idx in _groups(points, fixed, dev_keys):
         try:
             dev = _device_for(cfg, values)
-            amb = values.get("ambient", fixed.get("ambient", 300.0))
+            amb = values.get("ambient", fixed.get("ambient", _default_ambient(cfg)))
             rec = {**static_iv(dev, ambient=amb).to_dict(), **rt_loop(dev).to_dict()}
             for m in cfg.metrics:
                 out[m][idx] = float(rec[m])
@@ -335,7 +341,7 @@ def _eval_circuit(drive: str):
             src = col(src_name)[idx]
             rl = col("r_load", math.inf if drive == "current" else None)[idx]
             cap = col("capacitance")[idx]
-            amb = col("ambient", 300.0)[idx]
+            amb = col("ambient", _default_ambient(cfg))[idx]
             if "duration" in points or "duration" in fixed:
                 dur = float(np.max(col("duration")[idx]))
             else:

@@ -1,7 +1,7 @@
-"""``vo2neuro train``: argparse wiring of the BP-SNN trainer (``vo2neuro.snn.train``).
+"""``vo2neuro train`` and ``vo2neuro hw-eval``: the BP-SNN trainer and hardware-level inference (``vo2neuro.snn``).
 
 ``register(subparsers)`` adds the subcommand; the handler returns an exit code, prints JSON (with ``--json``) or a
-one-line summary to stdout and progress to stderr, and raises :class:`~vo2neuro._units.ParameterError` for bad
+one-line summary to stdout and progress to stderr, and raises :class:`~vo2neuro.units.ParameterError` for bad
 input (``vo2neuro.cli.main`` prints it on one line and exits 2). torch is imported only when the command runs.
 """
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro._cliutil import si_type
-from vo2neuro._units import ParameterError, parse_si
+from vo2neuro.cli._util import si_type
+from vo2neuro.units import ParameterError, parse_si
 
-__all__ = ["register", "cmd_train"]
+__all__ = ["register", "cmd_train", "cmd_hw_eval"]
 
 
 def _int(name: str, text: str, minimum: int | None = 1) -> int:
@@ -63,17 +63,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true")
     h.set_defaults(func=cmd_hw_eval)
 
-    c = subparsers.add_parser("compare", help="vo2 against vo2x: same training, hardware-level inference, table")
-    c.add_argument("--dataset", default="digits", help="digits (default) or mnist")
-    c.add_argument("--presets", nargs="+", default=["vo2", "vo2x"])
-    c.add_argument("--epochs", default=None)
-    c.add_argument("--hidden", action="append", default=None)
-    c.add_argument("--n-images", default="200")
-    c.add_argument("--d2d-sigma", type=si_type("d2d_sigma", "1", nonneg=True), default=0.05)
-    c.add_argument("--out", default="output/compare")
-    c.add_argument("--data-dir", default=None)
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_compare)
     return p
 
 
@@ -89,23 +78,6 @@ def cmd_hw_eval(args) -> int:
     else:
         for k, v in res.to_dict().items():
             print(f"{k}: {v}")
-    return 0
-
-
-def cmd_compare(args) -> int:
-    """Handler of ``vo2neuro compare``."""
-    from vo2neuro.snn.compare import compare_presets
-
-    kw = {}
-    if args.epochs is not None:
-        kw["epochs"] = _int("epochs", args.epochs)
-    if args.hidden:
-        kw["hidden"] = tuple(_int("hidden", h) for h in args.hidden)
-    if args.data_dir:
-        kw["data_dir"] = args.data_dir
-    res = compare_presets(args.presets, dataset=args.dataset, out=args.out, n_images=_int("n-images", args.n_images),
-                          d2d_sigma=args.d2d_sigma, **kw)
-    print(_dumps(res.to_dict()) if args.json else res.table_md())
     return 0
 
 

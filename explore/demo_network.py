@@ -11,7 +11,7 @@ import torch  # noqa: F401  (this section needs the torch extra; without it the 
 
 def network_section(out: Path, *, quick: bool = False) -> dict[str, Any]:
     """Train vo2 and vo2x networks on the bundled digits, run them at circuit level, compare."""
-    from vo2neuro.snn.compare import compare_presets
+    from vo2neuro.explore.compare import compare_presets
 
     kw: dict[str, Any] = {"epochs": 6, "hidden": (128,)} if quick else {}
     res = compare_presets(("vo2", "vo2x"), dataset="digits", out=out / "snn", n_images=60 if quick else 200,

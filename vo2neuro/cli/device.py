@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vo2neuro._cliutil import add_device_args, emit, resolve_device, si_type, write_table
+from vo2neuro.cli._util import add_device_args, emit, resolve_device, select_device, si_type, write_table
 from vo2neuro._io import dumps
 
 __all__ = ["register"]
@@ -29,16 +29,6 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ambient(args: argparse.Namespace, params) -> float:
-    from vo2neuro.device import preset_info
-
-    if args.ambient is not None:
-        return args.ambient
-    if args.preset and not args.params:
-        return preset_info(args.preset).ambient_k
-    return 300.0
-
-
 def _rt(args: argparse.Namespace) -> int:
     from vo2neuro.device import rt_loop
 
@@ -58,8 +48,8 @@ def _rt(args: argparse.Namespace) -> int:
 def _iv(args: argparse.Namespace) -> int:
     from vo2neuro.device import static_iv
 
-    params = resolve_device(args)
-    iv = static_iv(params, ambient=_ambient(args, params))
+    params, ambient, _ = select_device(args)
+    iv = static_iv(params, ambient=ambient)
     emit(args, iv)
     write_table(args.csv, iv, [f"steady-state I-V of {params.name} (delta={params.delta:g}) at "
                                f"{iv.ambient_k:g} K; vo2neuro", "branch: 1 heating, -1 cooling; T [K], V [V], I [A]"])
@@ -73,8 +63,8 @@ def _iv(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from vo2neuro.device import voltage_sweep
 
-    params = resolve_device(args)
-    sw = voltage_sweep(params, v_max=args.v_max, r_series=args.r_series, ambient=_ambient(args, params),
+    params, ambient, _ = select_device(args)
+    sw = voltage_sweep(params, v_max=args.v_max, r_series=args.r_series, ambient=ambient,
                        sweep_time=args.sweep_time, n_steps=args.steps)
     emit(args, sw)
     write_table(args.csv, sw, [f"transient voltage sweep of {params.name}; vo2neuro",
@@ -113,21 +103,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     rt.set_defaults(func=_rt)
 
     iv = dsub.add_parser("iv", help="steady-state current-driven I-V, threshold and hold voltages")
-    add_device_args(iv)
-    iv.add_argument("--ambient", type=si_type("ambient", "K", positive=True), default=None,
-                    help="bath temperature [K] (default: the preset's)")
+    add_device_args(iv, ambient=True)
     _outputs(iv)
     iv.set_defaults(func=_iv)
 
     sw = dsub.add_parser("sweep", help="transient triangular voltage sweep through a series resistor")
-    add_device_args(sw)
+    add_device_args(sw, ambient=True)
     sw.add_argument("--v-max", type=si_type("v_max", "V", positive=True), required=True, help="peak voltage [V]")
     sw.add_argument("--r-series", type=si_type("r_series", "Ohm", positive=True), default=5e3,
                     help="series resistor [Ohm] (default 5k)")
     sw.add_argument("--sweep-time", type=si_type("sweep_time", "s", positive=True), default=200e-6,
                     help="duration of the up-down sweep [s] (default 200u)")
     sw.add_argument("--steps", type=int, default=200_000, help="time steps (default 200000)")
-    sw.add_argument("--ambient", type=si_type("ambient", "K", positive=True), default=None,
-                    help="bath temperature [K] (default: the preset's)")
     _outputs(sw)
     sw.set_defaults(func=_sweep)

@@ -4,13 +4,15 @@ Each section is ``fn(out: Path, *, quick: bool) -> dict`` returning rows, figure
 """
 from __future__ import annotations
 
+from vo2neuro.device.select import ROOM_TEMPERATURE_K
+
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 PRESETS = ("vo2", "vo2x")
-AMBIENT_K = 300.0
+AMBIENT_K = ROOM_TEMPERATURE_K  # both demo presets are characterised at room temperature
 #: Demo circuit: the Zhang et al. 2024 node capacitance and load, at room temperature (both films oscillate).
 R_LOAD = 12e3
 CAPACITANCE = 145.35e-12
@@ -59,7 +61,7 @@ def neuron_section(out: Path, *, quick: bool = False) -> dict[str, Any]:
 SECTIONS = [("neuron", neuron_section)]
 
 try:  # the network sections need torch (vo2neuro[torch]); without it the demo stops after the circuits
-    from vo2neuro.demo_network import SECTIONS as _NET_SECTIONS
+    from vo2neuro.explore.demo_network import SECTIONS as _NET_SECTIONS
 except ModuleNotFoundError as exc:
     if exc.name != "torch":
         raise

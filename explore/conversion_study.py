@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from vo2neuro._units import ParameterError
+from vo2neuro.units import ParameterError
 from vo2neuro.ml_zoo.convert import accuracy_vs_steps, convert
 
 __all__ = ["ClassifierConversion", "ActorConversion", "convert_classifier", "convert_tddpg_actor",

@@ -12,8 +12,8 @@ import sys
 
 import numpy as np
 
-from vo2neuro._cliutil import add_device_args, emit, int_type, resolve_device, si_type, write_table
-from vo2neuro._units import ParameterError, parse_si
+from vo2neuro.cli._util import add_device_args, emit, int_type, resolve_device, select_device, si_type, write_table
+from vo2neuro.units import ParameterError, parse_si
 
 __all__ = ["register"]
 
@@ -37,12 +37,14 @@ def _device(args: argparse.Namespace):
 
 
 def _ambient(args: argparse.Namespace, dev) -> float:
-    from vo2neuro.circuits.simulate import _default_ambient
-    from vo2neuro.device import VO2DeviceParams
+    """``--ambient``, else the device's (device.select: parameter file, preset), else room temperature (PWL)."""
+    from vo2neuro.device.select import ROOM_TEMPERATURE_K
 
     if args.ambient is not None:
         return args.ambient
-    return _default_ambient(dev) if isinstance(dev, VO2DeviceParams) else 300.0
+    if args.preset or args.params:
+        return select_device(args).ambient_k
+    return ROOM_TEMPERATURE_K
 
 
 def _circuit(args: argparse.Namespace, sweep: str | None = None) -> dict:
@@ -150,7 +152,7 @@ def _netlist(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    add_device_args(p, required=False)
+    add_device_args(p, ambient=True)
     p.add_argument("--model", default="electrothermal", help=f"device model: {', '.join(_MODELS)} "
                    "(default electrothermal; pwl needs --r-off --r-on --v-th --v-h)")
     p.add_argument("--r-off", type=si_type("r_off", "Ohm", positive=True), help="PWL insulating resistance [Ohm]")
@@ -163,8 +165,6 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="load resistor [Ohm] (current drive: parallel output resistance, default ideal)")
     p.add_argument("--capacitance", type=si_type("capacitance", "F", positive=True), required=True,
                    help="node capacitance [F], e.g. 145.35p")
-    p.add_argument("--ambient", type=si_type("ambient", "K", positive=True), default=None,
-                   help="bath temperature [K] (default: the preset's, else 300)")
     p.add_argument("--duration", type=si_type("duration", "s", positive=True), default=None,
                    help="simulated time [s] (default: from the circuit time constants)")
     p.add_argument("--dt", type=si_type("dt", "s", positive=True), default=None,
