@@ -1,6 +1,6 @@
 """Throughput of the batched circuit kernels against Brian2 and a per-neuron solve_ivp loop.
 
-    python benchmarks/bench_circuits.py [--json] [--quick] [--repeats R] [--b2-threads K]
+    python benchmarks/bench_circuits.py [--json] [--quick] [--repeats R] [--b2-threads K] [--no-brian2]
 
 Neuron-steps per second (N neurons x n_steps / wall time of one warm call) for the PWL switch and the
 electro-thermal (zhang2024) device in the Pearson-Anson circuit, N = 1e2 .. 1e6, against
@@ -25,6 +25,9 @@ N = 1e6) would otherwise exceed ~10 % of it (at most 10 s). The 1e6-neuron spike
 exec, unlike ru_maxrss, which carries the forked benchmark process's own peak) and, separately, the tracemalloc
 peak. Timings on a shared 2-vCPU machine are noisy (OpenMP spin-waiting): the load average is recorded in the
 output.
+
+The kernels are timed as a user runs them, loaded from Numba's cache (docs/numba-kernels.md explains the cache and
+the serial builds for small N). Measured figures, the targets and the measurement history: docs/benchmarks.md.
 """
 from __future__ import annotations
 

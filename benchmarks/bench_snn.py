@@ -20,7 +20,11 @@ excluded) first; then ``--repeats`` rounds, each timing ``--iters`` iterations o
 order between rounds so that load changes on a shared machine hit all alike. Reported: the median samples/s of
 each model over the rounds and the median of the per-round ratios VO2/snntorch (paired, robust to load drift).
 
-Usage: ``python benchmarks/bench_snn.py [--threads 1,2] [--hidden 256] [--steps 25] [--batch 128] [--json]``
+Usage: ``python benchmarks/bench_snn.py [--threads 1,2] [--input spikes,current] [--hidden 256] [--steps 25]
+[--batch 128] [--repeats 7] [--with-torch-path] [--json]``
+
+The compiled kernel is built at first use and cached (docs/numba-kernels.md, "The SNN's compiled kernel").
+Measured figures: docs/benchmarks.md.
 """
 from __future__ import annotations
 

@@ -1,12 +1,14 @@
-"""Sweep throughput on Dask: points per second of the frequency sweep with 1 and 2 local workers (one run, same
-machine) and the wall time of a 1e5-point sweep.
+"""Sweep throughput on Dask: points per second of the frequency sweep with 1 and 2 local workers (same machine)
+and the wall time of a 1e5-point sweep.
 
-    python benchmarks/bench_sweep.py [--json] [--quick]
+    python benchmarks/bench_sweep.py [--json] [--quick] [--repeats R]
 
-The sweep is the issue's example (vo2x in the Pearson-Anson circuit, V_in x delta, R_L 12 kOhm, C 145.35 pF) at
-300 K, with more points, in 1000-point chunks. Each run writes a fresh store; cluster start-up and the workers'
-warm-up are excluded from the points-per-second figure (the clock starts when the first task is submitted) and
-included in total_wall_s. 1- and 2-worker runs alternate ``--repeats`` times; the ratio is of the medians.
+The sweep is vo2x in the Pearson-Anson circuit over V_in x delta (R_L 12 kOhm, C 145.35 pF, 300 K; the example
+of ``vo2neuro.explore.sweep`` with more points), in 1000-point chunks. Each run writes a fresh store; cluster
+start-up and the workers' warm-up are excluded from the points-per-second figure (the clock starts when the first
+task is submitted) and included in total_wall_s. 1- and 2-worker runs alternate ``--repeats`` times; the ratio is
+of the medians.
+Measured figures and their history: docs/benchmarks.md.
 """
 from __future__ import annotations
 
