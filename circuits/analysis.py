@@ -4,17 +4,22 @@ transfer curves f(V_in), f(R_L), f(I_in), and the neuron abstraction consumed by
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from vo2neuro.units import ParameterError, check_positive
 from vo2neuro.circuits.params import PWLDeviceParams, check_drive
-from vo2neuro.circuits.simulate import _default_ambient, default_dt, resolve_device, simulate
+from vo2neuro.circuits.simulate import (_default_ambient, check_neurons, check_work, default_dt, device_model,
+                                        resolve_device, simulate)
 
 __all__ = ["pwl_legs", "pwl_frequency", "pwl_window", "OscillationWindow", "oscillation_window", "TransferCurve",
            "transfer_curve", "f_i_curve", "NeuronAbstraction", "neuron_abstraction", "auto_duration", "SWEEPS"]
 
+#: A transfer curve with at least this many points shows the progress of its per-point durations when asked to
+#: (``progress=True``): ~70 us each, 1e5 points take ~7 s.
+_PROGRESS_POINTS = 10_000
 #: Sweepable circuit quantities of :func:`transfer_curve`: name -> unit.
 SWEEPS = {"v_in": "V", "i_in": "A", "r_load": "Ohm", "capacitance": "F"}
 
@@ -223,7 +228,9 @@ def transfer_curve(device, *, parameter: str, values, drive: str = "voltage", v_
     """f(parameter) for ``parameter`` in :data:`SWEEPS`, all sweep points in one batched kernel call.
 
     The other quantities are fixed at the given values. ``duration`` defaults to the longest
-    :func:`auto_duration` over the sweep. Extra keywords go to :func:`simulate`.
+    :func:`auto_duration` over the sweep. Extra keywords go to :func:`simulate` (``progress=True`` for a
+    progress bar on stderr of a long run); work beyond the budget of
+    :func:`~vo2neuro.circuits.simulate.check_work` is refused before it starts.
     """
     dev = resolve_device(device)
     check_drive(drive)
@@ -234,6 +241,7 @@ def transfer_curve(device, *, parameter: str, values, drive: str = "voltage", v_
     vals = np.asarray(values, dtype=float)
     if vals.ndim != 1 or vals.size < 1 or not np.all(np.isfinite(vals)) or np.any(vals <= 0):
         raise ParameterError(f"values must be a non-empty 1-D array of finite values > 0 [{SWEEPS[parameter]}]")
+    check_neurons(vals.size, what="values")
     base = {"v_in": v_in, "i_in": i_in, "r_load": r_load, "capacitance": capacitance}
     src_key = "v_in" if drive == "voltage" else "i_in"
     base[parameter] = vals
@@ -244,9 +252,23 @@ def transfer_curve(device, *, parameter: str, values, drive: str = "voltage", v_
     amb = _default_ambient(dev) if ambient is None else ambient
     if duration is None:
         b = {k: np.broadcast_to(np.asarray(v, dtype=float), vals.shape) for k, v in base.items() if v is not None}
+        # the work budget before the per-point durations (~70 us each): the electro-thermal duration grows with
+        # R_L || R_ins and C, so its maximum lies at an end of the swept range
+        ends = [auto_duration(dev, drive=drive, source=float(b[src_key][j]), r_load=float(b["r_load"][j]),
+                              capacitance=float(b["capacitance"][j]), ambient=amb)
+                for j in {int(np.argmin(vals)), int(np.argmax(vals))}]
+        step = dt if dt is not None else default_dt(dev, capacitance=np.asarray(base["capacitance"], dtype=float),
+                                                    r_load=np.asarray(base["r_load"], dtype=float))
+        check_positive("dt", step, "s")
+        check_work(device_model(dev), n_neurons=vals.size, n_steps=max(ends) / step, dt=step, duration=max(ends))
+        points = range(vals.size)
+        if kw.get("progress") is True and vals.size >= _PROGRESS_POINTS:
+            from tqdm import tqdm
+
+            points = tqdm(points, desc="durations", unit="point", unit_scale=True, file=sys.stderr, mininterval=1.0)
         duration = max(auto_duration(dev, drive=drive, source=float(b[src_key][j]), r_load=float(b["r_load"][j]),
                                      capacitance=float(b["capacitance"][j]), ambient=amb)
-                       for j in range(vals.size))
+                       for j in points)
     if dt is None:
         dt = default_dt(dev, capacitance=np.asarray(base["capacitance"], dtype=float),
                         r_load=np.asarray(base["r_load"], dtype=float))

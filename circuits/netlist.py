@@ -37,14 +37,21 @@ def _g(x: float) -> str:
 
 
 def netlist(device, *, drive: str = "voltage", source: float, r_load: float, capacitance: float,
-            ambient: float = 300.0, duration: float, max_step: float | None = None,
+            ambient: float | None = None, duration: float, max_step: float | None = None,
             output: str = "vo2neuro_out.txt") -> str:
     """Netlist text of the circuit (see the module docstring); ``wrdata`` writes time, v(node) [, v(temp)].
 
     Parameters: ``source`` V_in [V] or I_in [A]; ``r_load`` [Ohm] (``inf`` allowed for the current drive);
-    ``capacitance`` [F]; ``ambient`` [K] (electro-thermal); ``duration`` [s]; ``max_step`` [s] (default
-    duration/20000).
+    ``capacitance`` [F]; ``ambient`` [K] (electro-thermal; default the device's,
+    :func:`vo2neuro.device.select.default_ambient`, and within its [T_min, T_max)); ``duration`` [s];
+    ``max_step`` [s] (default duration/20000).
     """
+    from vo2neuro.circuits.simulate import _default_ambient
+
+    ambient = _default_ambient(device) if ambient is None else check_positive("ambient", ambient, "K")
+    if isinstance(device, VO2DeviceParams) and not device.T_min <= ambient < device.T_max:
+        raise ParameterError(f"ambient must lie in [T_min, T_max) = [{device.T_min}, {device.T_max}) K of the "
+                             f"parameter set [K], got {ambient!r}")
     check_drive(drive)
     check_positive("capacitance", capacitance, "F")
     check_positive("duration", duration, "s")

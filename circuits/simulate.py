@@ -17,8 +17,10 @@ zhang2024 oscillator frequency changes by < 5e-4 between this dt and dt/16 (test
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -30,7 +32,9 @@ from vo2neuro.device.params import DeviceKernelParams, VO2DeviceParams
 
 __all__ = ["simulate", "simulate_circuit", "SimulationResult", "NeuronResult", "Trace", "PiecewiseDrive",
            "NeuronState", "StepInputs", "initial_state", "step", "default_dt", "resolve_device", "DEVICE_MODELS",
-           "device_model", "make_device"]
+           "device_model", "make_device", "check_work", "check_neurons", "memory_budget_bytes",
+           "ET_NEURON_STEPS_PER_S", "MAX_NEURON_STEPS", "MAX_STEPS", "MEMORY_FRACTION", "BYTES_PER_NEURON",
+           "DEVICE_SWEEP_BYTES_PER_STEP", "PROGRESS_AFTER_S"]
 
 #: Device models the circuits accept: name -> parameter class.
 DEVICE_MODELS = {"electrothermal": VO2DeviceParams, "pwl": PWLDeviceParams}
@@ -96,6 +100,99 @@ class PiecewiseDrive:
             raise ParameterError("drive.values must be finite and >= 0 [V or A]")
         check_positive("drive.sample_time", self.sample_time, "s")
         object.__setattr__(self, "values", v)
+
+# ------------------------------------------------------------------------------------------------- work budget
+# Every size is checked before any allocation or kernel call, so a mistyped step (``dt=1e-30``) or an enormous
+# batch is refused in milliseconds with its estimate named, instead of running for days or exhausting memory.
+# These constants are the one place the budgets live (the sweeps and the command line use them too).
+
+#: Throughput of the electro-thermal kernel per core [neuron-steps/s]: ~1.1e8 measured (README benchmark; SIMD
+#: blocks of ``ET_BLOCK`` = 32 neurons, and a partly filled block costs a full one, so one neuron costs as much
+#: as 32; measured: 1e6 steps of one neuron and of 32 neurons both take ~0.9 s on a loaded 2-vCPU machine).
+ET_NEURON_STEPS_PER_S = 1e8
+#: Largest electro-thermal run accepted [neuron-steps, neurons padded to whole SIMD blocks]: 1e12 is ~1e4 s
+#: (~3 h) on one core at the rate above. More is almost always a mistyped dt or duration (``--duration 1 --dt 1p``
+#: of one neuron is 3.2e13: days); a legitimate larger study is a sweep, which chunks it.
+MAX_NEURON_STEPS = 1e12
+#: Largest step count of any run [1]: the kernels count steps in int64 and form t = t0 + k dt in float64, whose
+#: step index is exact only below 2**53 (the event-driven PWL kernel's cost follows its events, not its steps).
+MAX_STEPS = 2**53
+#: Share of the machine's physical memory one run may plan for (traces, per-neuron state, a sweep's store
+#: template): beyond about half the RAM a run swaps or is killed by the OOM killer, with everything else running.
+MEMORY_FRACTION = 0.5
+#: Memory per simulated neuron [bytes]: state, counters and results (the README's 1e6-neuron spike-only run peaks
+#: at 677 MB RSS, interpreter and kernels included).
+BYTES_PER_NEURON = 700
+#: Memory of one step of ``vo2neuro device sweep`` [bytes]: the device transient keeps t, T, R, V, I and the source
+#: per step (80 B/step peak measured with tracemalloc at 2e6 steps), and the CSV table and figure roughly double it.
+DEVICE_SWEEP_BYTES_PER_STEP = 200
+#: A run asked to show progress does so (on stderr) when its estimated time exceeds this [s].
+PROGRESS_AFTER_S = 5.0
+#: Work of one progress segment [s of estimated kernel time].
+_SEGMENT_S = 1.0
+
+
+def memory_budget_bytes() -> int:
+    """Memory a run may plan for [bytes]: :data:`MEMORY_FRACTION` of the physical RAM (8 GiB if unknown)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        total = 16 * 2**30
+    return int(MEMORY_FRACTION * total)
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB"
+
+
+def check_neurons(n: int, *, what: str = "neurons") -> None:
+    """Refuse a batch whose per-neuron state alone would exceed :func:`memory_budget_bytes` (before allocating)."""
+    need = float(n) * BYTES_PER_NEURON
+    if need > memory_budget_bytes():
+        raise ParameterError(f"{what}: {n:.3g} neurons need ~{_gib(need)} of memory ({BYTES_PER_NEURON} B each), "
+                             f"more than the budget of {_gib(memory_budget_bytes())} "
+                             f"({MEMORY_FRACTION:.0%} of RAM); use fewer points [1]")
+
+
+def _threads(model: str, n: int) -> int:
+    if n < CK.SERIAL_MAX_N:
+        return 1
+    try:
+        import numba
+
+        threads = int(numba.get_num_threads())
+    except (ImportError, ValueError):
+        threads = 1
+    return max(1, min(threads, -(-n // CK.ET_BLOCK) if model == "electrothermal" else n))
+
+
+def check_work(model: str, *, n_neurons: int, n_steps: float, dt: float, duration: float,
+               trace_bytes: float = 0.0) -> float:
+    """Refuse a run beyond the budgets above, naming the estimate; returns its estimated kernel time [s].
+
+    Electro-thermal: ``n_steps`` x the neurons padded to whole SIMD blocks against :data:`MAX_NEURON_STEPS`;
+    every model: ``n_steps`` against :data:`MAX_STEPS`, and the traces plus the per-neuron state against
+    :func:`memory_budget_bytes`.
+    """
+    if not n_steps < MAX_STEPS:
+        raise ParameterError(f"dt: {n_steps:.3g} steps (duration {duration:g} s / dt {dt:g} s) exceed the limit of "
+                             f"{float(MAX_STEPS):.3g} steps; raise dt or shorten duration [s]")
+    memory = trace_bytes + float(n_neurons) * BYTES_PER_NEURON
+    if memory > memory_budget_bytes():
+        raise ParameterError(f"memory: the run needs ~{_gib(memory)} (traces {_gib(trace_bytes)}, {n_neurons} neurons),"
+                             f" more than the budget of {_gib(memory_budget_bytes())} ({MEMORY_FRACTION:.0%} of RAM); "
+                             "record fewer neurons, raise record_every, raise dt or shorten duration [s]")
+    if model != "electrothermal":
+        return 0.0
+    lanes = -(-int(n_neurons) // CK.ET_BLOCK) * CK.ET_BLOCK
+    work = float(lanes) * n_steps
+    if work > MAX_NEURON_STEPS:
+        raise ParameterError(
+            f"dt: {work:.3g} neuron-steps ({n_neurons} neurons, padded to {lanes}, x {n_steps:.3g} steps of dt "
+            f"{dt:g} s over duration {duration:g} s) exceed the budget of {MAX_NEURON_STEPS:.0e} (~"
+            f"{work / ET_NEURON_STEPS_PER_S:.2g} s of kernel time at {ET_NEURON_STEPS_PER_S:.0e} neuron-steps/s per "
+            "core); raise dt, shorten duration or use fewer neurons [s]")
+    return work / (ET_NEURON_STEPS_PER_S * _threads(model, int(n_neurons)))
 
 
 class NeuronState(NamedTuple):
@@ -288,6 +385,60 @@ def _advance(device, s: _Setup, st: NeuronState, n_steps: int, dt: float, drive_
     return NeuronState(st.t + n_steps * dt, V, T, Tp, hyst, phase, vth, rng, acc)
 
 
+def _segment_steps(n_steps: int, est_s: float, stride: int, rec_every: int) -> int:
+    """Steps per progress segment: about :data:`_SEGMENT_S` of work, a whole number of drive samples (a
+    piecewise drive) and of trace samples, so each segment starts on a sample boundary."""
+    unit = rec_every if stride >= n_steps else math.lcm(stride, rec_every)
+    want = max(1, int(n_steps * _SEGMENT_S / max(est_s, 1e-9)))
+    return max(unit, want // unit * unit)
+
+
+def _advance_segments(device, s: _Setup, st: NeuronState, n_steps: int, dt: float, drive_arr: np.ndarray,
+                      stride: int, t_settle: float, dv_detect: float, rec_row: np.ndarray, rec_every: int,
+                      trace: np.ndarray, *, in_place: bool, seg_steps: int,
+                      report: Callable[[int, int], None] | None) -> NeuronState:
+    """:func:`_advance` in segments of ``seg_steps`` with progress after each (a bar on stderr unless ``report``).
+
+    Each segment continues the state of the previous one from ``t0 + k0 dt`` with the drive samples and trace
+    rows from its first step on; the kernels are unchanged (the same continuation as ``simulate(state=...)``).
+    """
+    bar = None
+    if report is None:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_steps, desc="simulate", unit="step", unit_scale=True, file=sys.stderr, mininterval=1.0)
+    t0 = st.t
+    n_samp_total = drive_arr.shape[0]
+    cur = st
+    k0 = 0
+    try:
+        while k0 < n_steps:
+            n = min(seg_steps, n_steps - k0)
+            if stride >= n_steps:
+                d_arr, d_stride = drive_arr, stride
+            else:
+                off = min(k0 // stride, n_samp_total - 1)
+                d_arr, d_stride = drive_arr[off:], stride
+            if trace.shape[0]:
+                r0 = k0 // rec_every
+                seg_tr = np.full((trace.shape[0], (n + rec_every - 1) // rec_every, trace.shape[2]), np.nan)
+            else:
+                seg_tr = trace
+            cur = _advance(device, s, cur._replace(t=t0 + k0 * dt), n, dt, d_arr, d_stride, t_settle, dv_detect,
+                           rec_row, rec_every, seg_tr, in_place=in_place or k0 > 0)
+            if trace.shape[0]:
+                trace[:, r0:r0 + seg_tr.shape[1]] = seg_tr
+            k0 += n
+            if bar is not None:
+                bar.update(n)
+            else:
+                report(k0, n_steps)
+    finally:
+        if bar is not None:
+            bar.close()
+    return cur._replace(t=t0 + n_steps * dt)
+
+
 # ------------------------------------------------------------------------------------------------- API
 def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2DeviceParams], *, drive: str = "voltage",
              v_in: float | np.ndarray | PiecewiseDrive | None = None,
@@ -296,7 +447,8 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2Devic
              ambient: float | np.ndarray | None = None, duration: float, dt: float | None = None,
              settle: float | None = None, variability: Variability | None = None, n_neurons: int | None = None,
              record: Sequence[int] | None = None, record_every: int = 1, dv_detect: float = DV_DETECT,
-             state: NeuronState | None = None) -> SimulationResult:
+             state: NeuronState | None = None,
+             progress: bool | Callable[[int, int], None] | None = None) -> SimulationResult:
     r"""Simulate N Pearson-Anson oscillators (``drive="voltage"``) or current-driven neurons (``"current"``).
 
     .. math::
@@ -338,6 +490,15 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2Devic
         Node-voltage hysteresis of the electro-thermal spike detector [V].
     state : NeuronState, optional
         Continue from a previous ``result.final``.
+    progress : bool or callable, optional
+        A run estimated to take longer than :data:`PROGRESS_AFTER_S` runs in segments of about a second and
+        reports after each: ``True`` draws a progress bar on stderr, a callable gets ``(steps_done, n_steps)``.
+        (Segments continue the state exactly as ``state=`` does: results agree with one call to rounding.)
+
+    Raises
+    ------
+    ParameterError
+        Also for work beyond the budget of :func:`check_work` (steps, neuron-steps, memory), before any run.
 
     Returns
     -------
@@ -377,6 +538,7 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2Devic
         src_amp = _as_array(src_name, src_in, src_unit, positive=False)
         n_src = src_amp.size
     n_hint = max(n_src, int(n_neurons or 1))
+    check_neurons(n_hint)
     s = _setup(dev, drive, r_load, capacitance, ambient, n_hint, variability)
     if n_neurons is not None and s.n != n_neurons:
         raise ParameterError(f"n_neurons={n_neurons} [1] does not match the per-neuron inputs (N={s.n})")
@@ -386,7 +548,11 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2Devic
     if dt is None:
         dt = default_dt(dev, capacitance=s.cap, r_load=rl)
     check_positive("dt", dt, "s")
-    n_steps = int(round(duration / dt))
+    n_float = duration / dt
+    rec = np.asarray(list(record) if record is not None else [], dtype=np.int64)
+    est_s = check_work(s.model, n_neurons=s.n, n_steps=n_float, dt=dt, duration=duration,
+                       trace_bytes=rec.size * (n_float / record_every + 1) * CK.NTR * 8.0)
+    n_steps = int(round(n_float))
     if n_steps < 1:
         raise ParameterError(f"duration must cover at least one step dt={dt:g} s [s], got {duration!r}")
     settle = 0.3 * duration if settle is None else check_nonnegative("settle", settle, "s")
@@ -404,7 +570,6 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2Devic
     st = state if state is not None else _new_state(dev, s)
     if st.V.shape[0] != s.n:
         raise ParameterError(f"state: has {st.V.shape[0]} neurons, inputs have N={s.n} [1]")
-    rec = np.asarray(list(record) if record is not None else [], dtype=np.int64)
     if rec.size and (rec.min() < 0 or rec.max() >= s.n):
         raise ParameterError(f"record: neuron indices must lie in [0, {s.n}) [1], got {list(rec)}")
     rec_row = np.full(s.n, -1, dtype=np.int64)
@@ -413,8 +578,14 @@ def simulate(device: str | VO2DeviceParams | PWLDeviceParams | Sequence[VO2Devic
     tr = np.full((rec.size, n_samp, CK.NTR), np.nan) if rec.size else np.zeros((0, 0, CK.NTR))
     v0 = st.V.copy()
     t_start = st.t
-    new = _advance(dev, s, st, n_steps, float(dt), drive_arr, stride, t_start + settle, float(dv_detect), rec_row,
-                   int(record_every), tr, in_place=state is None)
+    if progress and est_s > PROGRESS_AFTER_S:
+        new = _advance_segments(dev, s, st, n_steps, float(dt), drive_arr, stride, t_start + settle,
+                                float(dv_detect), rec_row, int(record_every), tr, in_place=state is None,
+                                seg_steps=_segment_steps(n_steps, est_s, stride, int(record_every)),
+                                report=progress if callable(progress) else None)
+    else:
+        new = _advance(dev, s, st, n_steps, float(dt), drive_arr, stride, t_start + settle, float(dv_detect),
+                       rec_row, int(record_every), tr, in_place=state is None)
     trace = None
     if rec.size:
         trace = Trace(t=t_start + np.arange(n_samp) * record_every * dt, V=tr[:, :, CK.TR_V], I=tr[:, :, CK.TR_I],

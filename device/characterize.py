@@ -23,6 +23,23 @@ __all__ = ["RTLoop", "IVCurve", "VoltageSweep", "rt_loop", "static_iv", "voltage
 T_ROOM = ROOM_TEMPERATURE_K  # the reference temperature of r_insulating_300k_ohm
 
 
+def _check_device(params: object) -> None:
+    if not isinstance(params, VO2DeviceParams):
+        raise ParameterError(f"params: expected a VO2DeviceParams record (e.g. get_parameters('vo2')), got "
+                             f"{type(params).__name__} [-]")
+
+
+def _check_count(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ParameterError(f"{name} must be a whole number >= {minimum} [1], got {value!r}")
+    return int(value)
+
+
+def _check_branch(branch: object) -> None:
+    if branch not in ("heating", "cooling"):
+        raise ParameterError(f"branch: {branch!r} is not valid; valid: heating, cooling [-]")
+
+
 @dataclass(frozen=True)
 class RTLoop:
     """Resistance-temperature hysteresis loop.
@@ -83,6 +100,8 @@ def _crossing(T: np.ndarray, g: np.ndarray, level: float = 0.5) -> float:
 def resistance_at(params: VO2DeviceParams, T: float | np.ndarray, *, branch: str = "heating",
                   V: float = 0.0) -> np.ndarray:
     """Resistance on a major branch at temperature(s) T [K], device voltage V [V] (Poole-Frenkel) [Ohm]."""
+    _check_device(params)
+    _check_branch(branch)
     p = params.to_kernel()
     d = 1.0 if branch == "heating" else -1.0
     Ts = np.atleast_1d(np.asarray(T, dtype=float))
@@ -111,13 +130,13 @@ def rt_loop(params: VO2DeviceParams, *, t_start: float = 280.0, t_stop: float | 
         Turning temperatures [K] of a minor-loop path that starts at ``t_start`` on the heating branch, e.g.
         ``(335, 326)`` heats to 335 K, cools to 326 K, then heats to ``t_stop`` (reversal memory).
     """
+    _check_device(params)
     check_positive("t_start", t_start, "K")
     t_stop = float(t_stop) if t_stop is not None else params.T_c + params.w / 2 + 10.0 / params.beta
     check_positive("t_stop", t_stop, "K")
     if t_stop <= t_start:
         raise ParameterError(f"t_stop must exceed t_start [K], got {t_start}..{t_stop}")
-    if n_points < 10:
-        raise ParameterError(f"n_points must be >= 10 [1], got {n_points}")
+    _check_count("n_points", n_points, 10)
     p = params.to_kernel()
     T_heat = np.linspace(t_start, t_stop, n_points)
     T_cool = T_heat[::-1].copy()
@@ -266,7 +285,9 @@ def static_iv(params: VO2DeviceParams, *, ambient: float, n_points: int = 4001,
     >>> bool(iv.v_th_v > iv.v_h_v > 0)
     True
     """
+    _check_device(params)
     check_positive("ambient", ambient, "K")
+    _check_count("n_points", n_points, 10)
     top = float(t_top) if t_top is not None else params.T_max
     if ambient >= top:
         raise ParameterError(f"ambient must be below T_max={top} K of the parameter set [K], got {ambient}")
@@ -363,11 +384,12 @@ def voltage_sweep(params: VO2DeviceParams, *, v_max: float, r_series: float, amb
     n_steps : int
         Time steps.
     """
+    _check_device(params)
     check_positive("v_max", v_max, "V")
     check_positive("r_series", r_series, "Ohm")
     check_positive("sweep_time", sweep_time, "s")
-    if n_steps < 100:
-        raise ParameterError(f"n_steps must be >= 100 [1], got {n_steps}")
+    check_positive("ambient", ambient, "K")
+    n_steps = _check_count("n_steps", n_steps, 100)
     dt = sweep_time / n_steps
     t = np.arange(n_steps) * dt
     v_src = v_max * (1.0 - np.abs(2.0 * t / sweep_time - 1.0))

@@ -199,8 +199,23 @@ _UNITS = {f.name: f.metadata.get("unit", "") for f in dataclasses.fields(VO2Devi
 
 def params_from_dict(data: dict[str, object]) -> VO2DeviceParams:
     """Build parameters from a dict (e.g. a JSON parameter file); unknown keys are an error naming them."""
-    valid = {f.name for f in dataclasses.fields(VO2DeviceParams)}
-    unknown = sorted(set(data) - valid)
+    fields = {f.name: f for f in dataclasses.fields(VO2DeviceParams)}
+    unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ParameterError(f"params: unknown field(s) {unknown}; valid: {sorted(valid)}")
+        import difflib
+
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, fields, n=1)) else repr(k)
+                 for k in unknown]
+        raise ParameterError(f"params: unknown field(s) {', '.join(hints)}; valid: {', '.join(sorted(fields))}")
+    missing = [n for n, f in fields.items() if n not in data and f.default is dataclasses.MISSING]
+    if missing:
+        raise ParameterError("params: missing field(s) " + ", ".join(f"{n} [{_UNITS[n]}]" for n in missing))
+    for name, value in data.items():
+        kind = type(fields[name].default) if fields[name].default is not dataclasses.MISSING else float
+        if kind is bool and not isinstance(value, bool):
+            raise ParameterError(f"params: {name} must be true or false [-], got {value!r}")
+        if kind is str and not isinstance(value, str):
+            raise ParameterError(f"params: {name} must be a string [-], got {value!r}")
+        if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ParameterError(f"params: {name} must be a number [{_UNITS[name]}], got {value!r}")
     return VO2DeviceParams(**data)  # type: ignore[arg-type]

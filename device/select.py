@@ -63,13 +63,14 @@ def read_params_file(path: str | os.PathLike) -> tuple[VO2DeviceParams, float | 
         raise ParameterError(f"params: {p} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise ParameterError(f"params: {p} must hold a JSON object of device fields, got {type(data).__name__}")
-    fields = data.get("device", data)
+    # a plain field dict may carry its bath temperature at the top level (see the module docstring)
+    fields = data["device"] if "device" in data else {k: v for k, v in data.items() if k != "ambient_k"}
     if not isinstance(fields, dict):
         raise ParameterError(f"params: {p}: 'device' must be a JSON object of device fields")
     try:
         params = params_from_dict(fields)
     except ParameterError as exc:
-        raise ParameterError(f"params: {p}: {exc}") from None
+        raise ParameterError(f"params: {p}: {str(exc).removeprefix('params: ')}") from None
     ambient = _stored_ambient(data)
     if ambient is not None:
         ambient = _check_ambient(ambient, f"params: {p}: ambient_k")

@@ -77,6 +77,14 @@ def _kind_of(cols: Mapping[str, np.ndarray], where: str) -> str:
                          "r_load_ohm, T_K+R_ohm, I_A+V_V")
 
 
+def _is_float(x: object) -> bool:
+    try:
+        float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _check_columns(cols: Mapping[str, np.ndarray], kind: str, where: str) -> None:
     missing = [c for c in _KIND_COLUMNS[kind] if c not in cols]
     if missing:
@@ -90,7 +98,9 @@ def _check_columns(cols: Mapping[str, np.ndarray], kind: str, where: str) -> Non
         if unit is None:
             continue
         if v.dtype.kind not in "fiu":
-            raise ParameterError(f"{where}: column {k} must be numeric [{unit}]")
+            bad = next(((i, x) for i, x in enumerate(v.tolist()) if not _is_float(x)), None)
+            at = f": row {bad[0] + 1} holds {bad[1]!r}" if bad else ""
+            raise ParameterError(f"{where}: column {k} must be numeric{at} [{unit}]")
         if not np.all(np.isfinite(v)):
             raise ParameterError(f"{where}: column {k} has non-finite values [{unit}]")
         if k in _POSITIVE and np.any(v <= 0):
@@ -107,11 +117,19 @@ def load_measurements(path: str | os.PathLike, *, series: str | None = None) -> 
     """
     p = Path(path)
     if not p.is_file():
-        raise ParameterError(f"data: file not found: {p}")
-    lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        raise ParameterError(f"data: {'a folder, not a file' if p.is_dir() else 'file not found'}: {p}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ParameterError(f"data: {p} is not a UTF-8 text (CSV) file") from None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
-        raise ParameterError(f"data: {p} has no data rows")
+        raise ParameterError(f"data: {p} has no data rows (expected a CSV header and one row per measurement)")
     header = [h.strip() for h in lines[0].split(",")]
+    if any(not h for h in header) or len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise ParameterError(f"data: {p}: the header {lines[0]!r} has "
+                             f"{'an empty column name' if any(not h for h in header) else f'repeated columns {dup}'}")
     cols: dict[str, list[str]] = {h: [] for h in header}
     for ln in lines[1:]:
         parts = [x.strip() for x in ln.split(",")]
@@ -399,6 +417,10 @@ def calibrate(data: Mapping[str, np.ndarray] | str | os.PathLike, base, *, fit: 
         raise ParameterError("fit: capacitance only enters frequency data [F]")
     if starts < 1:
         raise ParameterError(f"starts must be >= 1 [1], got {starts}")
+    if not (math.isfinite(ambient) and base.T_min <= ambient < base.T_max):
+        # the model clamps R(T) to this range, and the fitted parameter file would carry an unusable bath temperature
+        raise ParameterError(f"ambient must lie in [T_min, T_max) = [{base.T_min:g}, {base.T_max:g}) K of "
+                             f"{base.name} [K], got {ambient!r}")
     if init not in ("physical", "given"):
         raise ParameterError(f"init: {init!r} is not valid; valid: physical, given")
     if v_th is not None and not (math.isfinite(v_th) and v_th > 0):

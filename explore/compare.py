@@ -1,4 +1,10 @@
-"""vo2 against vo2x: the same BP-SNN training and hardware-level inference for both films, side by side."""
+"""vo2 against vo2x: the same BP-SNN training and hardware-level inference for several films, side by side.
+
+The films are presets (``vo2``, ``vo2x``, ...) or device parameter files (:func:`vo2neuro.device.select`); every
+device is resolved and its circuit neuron derived before the first training starts, so a film that cannot
+oscillate is refused up front. Each network is trained (resuming a finished run in ``out/<label>``) and run at
+circuit level on its own device from exactly the checkpoint written (:mod:`vo2neuro.snn.checkpoint`).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -13,14 +19,14 @@ ROWS = [
     ("software_accuracy", "software accuracy [%]", 100.0),
     ("hardware_accuracy", "hardware-level accuracy [%]", 100.0),
     ("supply_v", "operating (supply) voltage [V]", 1.0),
-    ("v_th_v", "device threshold V_th at 300 K [V]", 1.0),
+    ("v_th_v", "device threshold V_th at the ambient [V]", 1.0),
     ("mean_firing_hz", "mean firing frequency, hardware [kHz]", 1e-3),
     ("f_max_hz", "maximum neuron frequency [kHz]", 1e-3),
     ("energy_per_spike_j", "energy per spike (supply, mid-window) [nJ]", 1e9),
     ("energy_per_inference_j", "energy per inference [uJ]", 1e6),
     ("latency_s", "latency to decision [us]", 1e6),
     ("window_s", "inference window T dt [us]", 1e6),
-    ("train_seconds", "training time [s]", 1.0),
+    ("train_s", "training time [s]", 1.0),
 ]
 
 
@@ -47,35 +53,87 @@ class Comparison:
         return "\n".join(lines)
 
 
-def compare_presets(presets: Sequence[str] = ("vo2", "vo2x"), *, dataset: str = "digits", out: str | Path =
+def _entries(presets: Sequence[Any], delta: float | None) -> list[tuple[str, Any, dict[str, Any]]]:
+    """``(label, DeviceSelection, TrainConfig device fields)`` per film; ParameterError for an unusable one."""
+    from vo2neuro.device.select import DeviceSelection, select
+
+    entries: list[tuple[str, Any, dict[str, Any]]] = []
+    labels: set[str] = set()
+    for item in presets:
+        if isinstance(item, DeviceSelection):
+            sel = item
+            fields = {"preset": None, "device_params": sel.params.to_dict(), "ambient_k": sel.ambient_k,
+                      "device_source": sel.source}
+            label = sel.params.name
+        else:
+            sel = select(str(item), delta=delta)
+            fields = {"preset": str(item), "delta": delta}
+            label = str(item) if delta is None else f"{item}@delta={delta:g}"
+        base, k = label, 2
+        while label in labels:
+            label, k = f"{base}-{k}", k + 1
+        labels.add(label)
+        entries.append((label, sel, fields))
+    return entries
+
+
+def compare_presets(presets: Sequence[Any] = ("vo2", "vo2x"), *, dataset: str = "digits", out: str | Path =
                     "output/compare", n_images: int = 200, d2d_sigma: float = 0.05, c2c_sigma: float = 0.0,
-                    seed: int = 0, progress: bool = True, **train_overrides: Any) -> Comparison:
-    """Train each preset's network the same way, run it at hardware level, and collect the comparison."""
-    from vo2neuro.device import get_parameters, preset_info, static_iv
-    from vo2neuro.snn.hardware import hw_eval
-    from vo2neuro.snn.presets import circuit_neuron_for_preset
+                    seed: int = 0, progress: bool = True, delta: float | None = None,
+                    **train_overrides: Any) -> Comparison:
+    """Train each film's network the same way, run it at hardware level, and collect the comparison.
+
+    Parameters
+    ----------
+    presets : sequence of str or DeviceSelection
+        Preset names and/or resolved devices (:func:`vo2neuro.device.select` of a parameter file).
+    delta : float, optional
+        Oxygen-vacancy level [-] applied to every preset named (a DeviceSelection already carries its own).
+    out : path
+        Folder; each film trains into ``out/<label>`` (a finished run there is reused).
+    train_overrides
+        :class:`~vo2neuro.snn.train.TrainConfig` fields shared by every film (epochs, hidden, ...).
+
+    Raises
+    ------
+    ParameterError
+        Before any training: an unknown preset, a bad vacancy level, or a film that does not oscillate.
+    """
+    from vo2neuro.device import preset_info, static_iv
+    from vo2neuro.snn.hardware import check_circuit_dt, hw_eval
+    from vo2neuro.snn.presets import circuit_neuron_for_device
     from vo2neuro.snn.train import TrainConfig, train
 
     out = Path(out)
-    rows: dict[str, dict[str, float]] = {}
-    for name in presets:
+    entries = _entries(presets, delta)
+    neurons = {}
+    for label, sel, _ in entries:          # every film checked before the first training
+        neurons[label] = circuit_neuron_for_device(sel.params, sel.ambient_k)
+        check_circuit_dt(20e-9, sel.params)
+    configs = {label: TrainConfig(dataset=dataset, seed=seed, out_dir=str(out / label), progress=progress,
+                                  **fields, **train_overrides) for label, _, fields in entries}
+    rows: dict[str, dict[str, Any]] = {}
+    for label, sel, _ in entries:
         if progress:
-            print(f"[compare] {name}: training on {dataset}", file=sys.stderr, flush=True)
-        cfg = TrainConfig(dataset=dataset, preset=name, seed=seed, out_dir=str(out / name), progress=progress,
-                          **train_overrides)
-        res = train(cfg, resume=True)
+            print(f"[compare] {label}: training on {dataset}", file=sys.stderr, flush=True)
+        res = train(configs[label], resume=True)
         hw = hw_eval(res.checkpoint, n_images=n_images, d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed,
                      progress=progress)
-        cn = circuit_neuron_for_preset(name)
+        cn = neurons[label]
         amb = cn.ambient_k
-        rows[name] = {
+        name = sel.source.split(":", 1)[1] if sel.source.startswith("preset:") else ""
+        rows[label] = {
             "software_accuracy": hw.software_accuracy, "hardware_accuracy": hw.accuracy,
             "test_accuracy_full": res.test_accuracy, "supply_v": cn.supply_v,
-            "v_th_v": static_iv(get_parameters(name), ambient=amb).v_th_v,
+            "v_th_v": static_iv(sel.params, ambient=amb).v_th_v,
             "mean_firing_hz": hw.mean_rate_hz, "f_max_hz": cn.f_max_hz,
             "energy_per_spike_j": cn.energy_per_spike_j, "energy_per_inference_j": hw.energy_per_inference_j,
-            "latency_s": hw.latency_s, "window_s": hw.window_s, "train_seconds": res.train_seconds,
-            "images_per_s": hw.images_per_s, "ambient_k": amb, "citation": preset_info(name).citation,
+            "latency_s": hw.latency_s, "window_s": hw.window_s, "train_s": res.train_s,
+            "train_seconds": res.train_s,  # deprecated alias of train_s (one release)
+            "images_per_s": hw.images_per_s, "ambient_k": amb,
+            "citation": preset_info(name).citation if name else sel.params.citation,
+            "device_source": sel.source, "delta": sel.params.delta, "diagnosis": hw.diagnosis,
+            "checkpoint": res.checkpoint,
         }
-    return Comparison(rows=rows, dataset=dataset, n_images=n_images, d2d_sigma=d2d_sigma,
-                      settings={"seed": seed, "c2c_sigma": c2c_sigma, **train_overrides})
+    return Comparison(rows=rows, dataset=dataset, n_images=hw.n_images if entries else n_images, d2d_sigma=d2d_sigma,
+                      settings={"seed": seed, "c2c_sigma": c2c_sigma, "delta": delta, **train_overrides})

@@ -9,23 +9,40 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 from torch import nn
 
-from vo2neuro.units import ParameterError
-from vo2neuro.ml_zoo.convert import accuracy_vs_steps, convert
+from vo2neuro.units import ParameterError, check_positive, parse_count
+from vo2neuro.ml_zoo.convert import _check_percentile, accuracy_vs_steps, convert
 
 __all__ = ["ClassifierConversion", "ActorConversion", "convert_classifier", "convert_tddpg_actor",
-           "CONVERTIBLE_CLASSIFIERS"]
+           "CONVERTIBLE_CLASSIFIERS", "CONVERTIBLE", "DATASETS", "NEURONS", "DATASET_IMAGES", "MAX_MACS",
+           "MAX_PASSES", "StudyWork", "check_classifier_args", "classifier_work"]
 
 DEFAULT_STEPS = (8, 16, 32, 64, 128)
 CONVERTIBLE_CLASSIFIERS = ("dpdnet", "psdnet")
+#: Zoo entries with a conversion study here (the classifiers and the TDDPG-Rec actor).
+CONVERTIBLE = (*CONVERTIBLE_CLASSIFIERS, "tddpg_rec")
+DATASETS = ("digits", "mnist")
+NEURONS = ("if", "vo2")
+#: (train, test) images of each dataset as loaded by :mod:`vo2neuro.snn.data` (digits: the default stratified
+#: 75/25 split of the 1797 images; MNIST: the original split), known before anything is loaded.
+DATASET_IMAGES = {"digits": (1347, 450), "mnist": (60_000, 10_000)}
+#: A study whose estimate exceeds either limit is refused before any work, with the estimate named, so that a typo
+#: such as ``--steps 100000000`` is answered at once instead of running for weeks. Image passes (one image through
+#: the network once; a training step counts 3) bound the small networks, whose cost per pass is mostly overhead
+#: (~1e3 to 1e4 passes/s on one CPU); MACs bound the large ones. The defaults are far inside: PSDNet on MNIST needs
+#: ~2e6 passes and ~3e13 MACs.
+MAX_PASSES = 1e8
+MAX_MACS = 1e14
 
 
 @dataclass(frozen=True)
@@ -33,7 +50,9 @@ class ClassifierConversion:
     """Accuracy of a classifier before and after conversion.
 
     ``ann_accuracy`` and ``snn_accuracy[T]`` are fractions in [0, 1]; ``spikes_per_inference`` is the mean number
-    of spikes of all neurons per test image at the largest T; ``train_seconds`` [s]; ``n_test`` images.
+    of spikes of all neurons per test image at the largest T; ``train_s`` training time [s]; ``n_test`` images.
+
+    ``train_seconds`` (attribute and JSON key) is a deprecated alias of ``train_s``, kept for one release.
     """
 
     model: str
@@ -45,10 +64,15 @@ class ClassifierConversion:
     spikes_per_inference: float
     thresholds: dict[str, float]
     percentile: float
-    train_seconds: float
+    train_s: float
     n_test: int
     neuron: str
     ann_activation_accuracy: float = math.nan
+
+    @property
+    def train_seconds(self) -> float:
+        """Deprecated alias of :attr:`train_s` [s] (removed in the next release)."""
+        return self.train_s
 
     def loss_points(self, T: int) -> float:
         """Accuracy lost by the conversion at T steps [percentage points]."""
@@ -58,6 +82,7 @@ class ClassifierConversion:
         d = dataclasses.asdict(self)
         d["snn_accuracy"] = {str(k): v for k, v in self.snn_accuracy.items()}
         d["loss_points"] = {str(k): self.loss_points(k) for k in self.snn_accuracy}
+        d["train_seconds"] = self.train_s  # deprecated alias of train_s, removed in the next release
         return d
 
     def table_md(self) -> str:
@@ -67,6 +92,135 @@ class ClassifierConversion:
                  if math.isfinite(self.ann_activation_accuracy) else "")
         return (f"{self.model} on {self.dataset}: ANN {100 * self.ann_accuracy:.2f} %{extra}, {self.params} "
                 f"parameters, {self.neuron} neurons, threshold percentile {self.percentile}\n\n" + "\n".join(rows))
+
+
+def _choice(name: str, value: Any, valid: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in valid:
+        raise ParameterError(f"{name}: {value!r} is not valid; valid: {', '.join(valid)} [-]")
+    return value
+
+
+def _step_list(steps: Sequence[int]) -> list[int]:
+    """Sorted distinct time steps T, each a whole number >= 1 [1]."""
+    if isinstance(steps, (str, int)):
+        steps = [steps]
+    out = sorted({parse_count(t, name="steps", minimum=1) for t in steps})
+    if not out:
+        raise ParameterError("steps: give at least one number of time steps >= 1 [1]")
+    return out
+
+
+@dataclass(frozen=True)
+class StudyWork:
+    """Estimated work of a conversion study, per stage: image passes (one image through the network once; a
+    training step counts 3, forward and backward) and multiply-accumulates [MAC]."""
+
+    train_passes: float
+    train_macs: float
+    sim_passes: float
+    sim_macs: float
+    detail: str
+    knobs: str = "steps, epochs or n_test"
+
+    @property
+    def passes(self) -> float:
+        return self.train_passes + self.sim_passes
+
+    @property
+    def macs(self) -> float:
+        return self.train_macs + self.sim_macs
+
+    def check(self, *, max_passes: float = MAX_PASSES, max_macs: float = MAX_MACS) -> None:
+        """:class:`ParameterError` naming the estimate if it exceeds either limit."""
+        over = [(v, lim, unit) for v, lim, unit in ((self.passes, max_passes, "image passes"),
+                                                    (self.macs, max_macs, "MACs")) if v > lim]
+        if not over:
+            return
+        value, limit, unit = over[0]
+        name = "steps" if self.sim_passes >= self.train_passes else "epochs"
+        raise ParameterError(
+            f"{name}: the study would take about {value:.3g} {unit} (training {self.train_passes:.2g} passes / "
+            f"{self.train_macs:.2g} MACs, simulation {self.sim_passes:.2g} passes / {self.sim_macs:.2g} MACs; "
+            f"{self.detail}), over the limit of {limit:.3g} {unit} [{unit}]; lower {self.knobs}")
+
+
+@functools.lru_cache(maxsize=8)
+def _forward_macs(name: str, side: int) -> int:
+    """MACs of one forward pass of the study's classifier on one ``side`` x ``side`` image (global RNG untouched)."""
+    from vo2neuro.ml_zoo.ops import count_ops
+
+    with torch.random.fork_rng(devices=[]):
+        net = _classifier(name, side).eval()
+    return int(count_ops(net, torch.zeros(1, 1, side, side)).macs)
+
+
+def classifier_work(name: str, *, dataset: str = "digits", epochs: int, steps: Sequence[int],
+                    n_test: int | None = None, neuron: str = "if") -> StudyWork:
+    """Estimated work of :func:`convert_classifier`.
+
+    Training: forward and backward (3 passes) per training image per epoch, plus the VO2 fine-tune (a third of the
+    epochs) with ``neuron="vo2"``. Simulation: one pass per time step up to max T for each test image and for the
+    200 images of the spike count, plus the calibration batch.
+    """
+    n_train, n_avail = DATASET_IMAGES[dataset]
+    n_eval = n_avail if n_test is None else min(n_test, n_avail)
+    side = 28 if dataset == "mnist" else 8
+    f = float(_forward_macs(name, side))
+    t_max = max(steps)
+    epochs_total = epochs + (max(1, epochs // 3) if neuron == "vo2" else 0)
+    train = 3.0 * n_train * epochs_total
+    sim = float(t_max * (n_eval + min(200, n_eval)) + 1000 * (2 if neuron == "vo2" else 1))
+    return StudyWork(train_passes=train, train_macs=f * train, sim_passes=sim, sim_macs=f * sim,
+                     detail=f"{n_eval} test images x {t_max} steps, {epochs_total} epochs x {n_train} training "
+                            f"images, {f:.3g} MACs per pass")
+
+
+def check_classifier_args(name: str = "dpdnet", *, dataset: str = "digits", epochs: int | None = None,
+                          steps: Sequence[int] = DEFAULT_STEPS, percentile: float = 99.9, neuron: str = "if",
+                          data_dir: str | None = None, n_test: int | None = None, lr: float = 3e-3,
+                          batch_size: int = 128, vo2_preset: str = "vo2x", cache_dir: str | None = None,
+                          max_passes: float = MAX_PASSES, max_macs: float = MAX_MACS) -> tuple[int, list[int]]:
+    """Check the arguments of :func:`convert_classifier` before any work; returns ``(epochs, sorted steps)``.
+
+    Raises :class:`ParameterError` (one line naming the argument and its unit) for an unknown model, dataset or
+    neuron, counts that are not whole numbers >= 1, ``n_test`` beyond the test split (the available count is
+    named), a percentile outside (0, 100] [%], a ``data_dir`` that is not a folder (or given for a dataset that
+    does not read it), a ``cache_dir`` that is a file, and work above ``max_passes`` image passes or ``max_macs``
+    MACs (:func:`classifier_work`; the estimate is named).
+    """
+    if name not in CONVERTIBLE_CLASSIFIERS:
+        raise ParameterError(f"model: {name!r} has no classifier conversion; "
+                             f"valid: {', '.join(CONVERTIBLE_CLASSIFIERS)} [-]")
+    _choice("dataset", dataset, DATASETS)
+    _choice("neuron", neuron, NEURONS)
+    if epochs is None:
+        epochs = 3 if dataset == "mnist" else 40
+    epochs = parse_count(epochs, name="epochs", minimum=1)
+    steps = _step_list(steps)
+    _check_percentile(percentile)
+    check_positive("lr", lr, "1")
+    parse_count(batch_size, name="batch_size", minimum=1)
+    n_avail = DATASET_IMAGES[dataset][1]
+    if n_test is not None:
+        n_test = parse_count(n_test, name="n_test", minimum=1)
+        if n_test > n_avail:
+            raise ParameterError(f"n_test must be <= {n_avail} [images] (the {dataset} test split has {n_avail} "
+                                 f"images), got {n_test}")
+    if data_dir is not None:
+        if dataset != "mnist":
+            raise ParameterError(f"data_dir: only read for dataset 'mnist', not {dataset!r} [path]")
+        if not Path(data_dir).expanduser().is_dir():
+            what = "is not a folder" if Path(data_dir).exists() else "not found"
+            raise ParameterError(f"data_dir: {what}: {data_dir} [path]")
+    if cache_dir is not None and Path(cache_dir).exists() and not Path(cache_dir).is_dir():
+        raise ParameterError(f"cache_dir: {cache_dir} exists and is not a folder [path]")
+    if neuron == "vo2":
+        from vo2neuro.device.parameter_sets import preset_info
+
+        preset_info(vo2_preset)
+    classifier_work(name, dataset=dataset, epochs=epochs, steps=steps, n_test=n_test,
+                    neuron=neuron).check(max_passes=max_passes, max_macs=max_macs)
+    return epochs, steps
 
 
 def _dataset(dataset: str, data_dir: str | None):
@@ -156,11 +310,16 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
         dataset, epochs, learning rate, batch size and seed, so conversion settings can be compared without
         retraining.
     """
+    epochs, _ = check_classifier_args(name, dataset=dataset, epochs=epochs, steps=steps, percentile=percentile,
+                                      neuron=neuron, data_dir=data_dir, n_test=n_test, lr=lr,
+                                      batch_size=batch_size, vo2_preset=vo2_preset, cache_dir=cache_dir)
     torch.manual_seed(seed)
     x_tr, y_tr, x_te, y_te, side = _dataset(dataset, data_dir)
     if n_test is not None:
+        if n_test > len(x_te):
+            raise ParameterError(f"n_test must be <= {len(x_te)} [images] (the {dataset} test split has "
+                                 f"{len(x_te)} images), got {n_test}")
         x_te, y_te = x_te[:n_test], y_te[:n_test]
-    epochs = int(epochs if epochs is not None else (3 if dataset == "mnist" else 40))
     net = _classifier(name, side)
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
@@ -206,7 +365,7 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
     return ClassifierConversion(model=name, dataset=dataset, epochs=epochs,
                                 params=sum(p.numel() for p in net.parameters()), ann_accuracy=ann,
                                 snn_accuracy=acc, spikes_per_inference=spikes, thresholds=res.thresholds,
-                                percentile=percentile, train_seconds=train_s, n_test=len(x_te), neuron=neuron,
+                                percentile=percentile, train_s=train_s, n_test=len(x_te), neuron=neuron,
                                 ann_activation_accuracy=ann_vo2)
 
 
@@ -244,7 +403,8 @@ class ActorConversion:
 
 
 def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT_STEPS, n_states: int = 512,
-                        seed: int = 0, percentile: float = 99.9, neuron: str = "if") -> ActorConversion:
+                        seed: int = 0, percentile: float = 99.9, neuron: str = "if",
+                        max_passes: float = MAX_PASSES, max_macs: float = MAX_MACS) -> ActorConversion:
     """Convert the TDDPG-Rec actor and compare its recommendations with the ANN's.
 
     States are concatenations of unit-norm random item vectors standing in for GloVe embeddings (assumption: no
@@ -253,14 +413,27 @@ def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT
     """
     from vo2neuro.ml_zoo import create
     from vo2neuro.ml_zoo.models.tddpg_rec import _minmax
+    from vo2neuro.ml_zoo.registry import CONFIGS
 
     if neuron != "if":
         raise ParameterError("neuron: the TDDPG actor converts with integrate-and-fire neurons only (there is no "
                              "task data here to fine-tune the VO2 rate activation); valid: if")
+    if isinstance(config, str):
+        _choice("config", config, CONFIGS)
+    step_list = _step_list(steps)
+    n_states = parse_count(n_states, name="n_states", minimum=1)
+    _check_percentile(percentile)
 
     torch.manual_seed(seed)
     model = create("tddpg_rec", config).eval()
     cfg = model.config
+    # one forward pass of the actor's linear layers per state per time step, for each T, plus the calibration run
+    f = float(sum(m.weight.numel() for m in model.actor.fc.modules() if isinstance(m, nn.Linear)))
+    sim = float(n_states * sum(step_list) + 256 * step_list[-1])
+    StudyWork(train_passes=0.0, train_macs=0.0, sim_passes=sim, sim_macs=f * sim,
+              detail=f"{n_states} states x {sum(step_list)} steps in all, {f:.3g} MACs per pass",
+              knobs="steps or n_states").check(
+        max_passes=max_passes, max_macs=max_macs)
     gen = torch.Generator().manual_seed(seed + 1)
 
     def items(n: int) -> torch.Tensor:

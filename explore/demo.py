@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from vo2neuro._io import atomic_write_text, dumps
+from vo2neuro.units import ParameterError
 
-__all__ = ["run_demo", "device_section"]
+__all__ = ["run_demo", "device_section", "check_out"]
 
 PRESETS = ("vo2", "vo2x")
 AMBIENT_K = ROOM_TEMPERATURE_K  # both demo presets are characterised at room temperature
@@ -67,9 +68,34 @@ def _markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
-    """Run every available section; returns the summary dict and writes ``summary.json``/``summary.md``."""
+#: Files and folders the demo writes directly inside its output folder (figures aside).
+_FILES = ("summary.json", "summary.md", "comparison.json")
+_FOLDERS = ("snn",)
+
+
+def check_out(out: str | Path) -> Path:
+    """Refuse an output folder the demo cannot fill, before any section runs: ``out`` (or a name the demo writes
+    inside it) taken by a file where a folder is needed, or by a folder where a file is needed. Returns ``out``
+    as a Path; nothing is created."""
     out = Path(out)
+    if str(out).strip() == "":
+        raise ParameterError("out: empty folder name [path]")
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"out: {out} exists and is not a folder [path]")
+    for name in _FILES:
+        if (out / name).is_dir():
+            raise ParameterError(f"out: {out / name} is a folder, the demo writes a file there [path]")
+    for name in _FOLDERS:
+        if (out / name).exists() and not (out / name).is_dir():
+            raise ParameterError(f"out: {out / name} is a file, the demo writes a folder there [path]")
+    return out
+
+
+def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
+    """Run every available section; returns the summary dict and writes ``summary.json``/``summary.md``.
+
+    The output folder is checked first (:func:`check_out`) and created if missing."""
+    out = check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"skipped": []}
     sections = [("device", device_section)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vo2neuro._io import atomic_write_text
 from vo2neuro._io import dumps as _dumps
 
 import torch  # noqa: F401  (this section needs the torch extra; without it the demo skips it)
@@ -21,7 +22,7 @@ def network_section(out: Path, *, quick: bool = False) -> dict[str, Any]:
         curve = out / "snn" / name / "training_curve.png"
         if curve.exists():
             figs.append(str(curve))
-    (out / "comparison.json").write_text(_dumps(res.to_dict()))
+    atomic_write_text(out / "comparison.json", _dumps(res.to_dict()))
     return {"rows": res.rows, "figures": figs, "table_md": res.table_md()}
 
 

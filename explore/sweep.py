@@ -20,6 +20,15 @@ Configuration (TOML, or the equivalent :class:`SweepConfig`)::
 or, instead of ``[sweep.grid]``, ``[sweep.sample]`` with ``method = "lhs" | "random"``, ``n``, ``seed`` and
 ``[sweep.sample.ranges]`` ``name = [low, high]`` (``[low, high, "log"]`` for log-uniform).
 
+The table is checked against its schema before any work (:func:`config_from_dict`): an unknown key or table is an
+error with a "did you mean" (``chunk_sise``, ``[sweep.fixd]``), a value of the wrong type names the key and the
+type expected, every parameter must act on the chosen evaluator and device and every input it needs be given,
+signs known up front are checked (``r_load > 0``, ``v_in >= 0``, ...), and a sweep whose store template would not
+fit in memory is refused with its estimate (budgets in :mod:`vo2neuro.circuits.simulate`).
+
+A chunk runs as one kernel call; when that call fails, its points run one by one, so that one impossible value
+(an ambient above the set's ``T_max``, a device that cannot be built) marks only its own point.
+
 Store layout: a grid sweep has one dimension per grid parameter (labelled coordinates with ``units``); a sample
 sweep has the dimension ``sample`` with each parameter as a coordinate along it. Every metric is a variable with
 its unit in ``attrs["units"]``; ``status`` (0 ok, 1 failed, -1 not computed) and ``reason`` record failures per
@@ -30,9 +39,11 @@ killed sweep leaves a readable store and ``resume`` computes only the missing ch
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
+import numbers
 import os
 import sys
 import time
@@ -77,6 +88,43 @@ METRIC_UNITS: dict[str, str] = {
 }
 
 
+#: Largest chunk (points per task) [1]: a task holds its points' neurons in memory (~700 B each) and runs them in
+#: one kernel call; 1e6 points is ~0.7 GB per worker, and tasks that large leave a multi-worker sweep nothing to
+#: balance.
+MAX_CHUNK_SIZE = 1_000_000
+#: Bytes of a failure reason in the store (fixed-width "<U120": 4 B per character).
+_REASON_BYTES = 4 * 120
+#: Circuit parameters that must be > 0 and >= 0 (the sign is known before any device is built).
+_POSITIVE = {"r_load", "capacitance", "ambient", "duration", "dt", *PWL_PARAMETERS}
+_NONNEGATIVE = {"v_in", "i_in"}
+
+
+def _did_you_mean(name: str, valid) -> str:
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _check_sign(where: str, name: str, v: float) -> None:
+    if name in _POSITIVE and not v > 0:
+        raise ParameterError(f"{where} must be > 0 [{PARAMETER_UNITS[name]}], got {v!r}")
+    if name in _NONNEGATIVE and not v >= 0:
+        raise ParameterError(f"{where} must be >= 0 [{PARAMETER_UNITS[name]}], got {v!r}")
+
+
+def _n_points(grid, sample) -> int:
+    if grid:
+        return math.prod(len(v) for _, v in grid)
+    return int(sample["n"]) if sample else 0
+
+
 # ------------------------------------------------------------------------------------------------ config
 @dataclass(frozen=True, kw_only=True)
 class SweepConfig:
@@ -112,44 +160,108 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         if self.circuit not in EVALUATORS:
-            raise ParameterError(f"circuit: {self.circuit!r} is not valid; valid: {', '.join(sorted(EVALUATORS))}")
+            raise ParameterError(f"circuit: {self.circuit!r} is not valid{_did_you_mean(self.circuit, EVALUATORS)}; "
+                                 f"valid: {', '.join(sorted(EVALUATORS))}")
         offered = EVALUATORS[self.circuit].metrics
         bad = [m for m in self.metrics if m not in offered]
         if bad or not self.metrics:
-            raise ParameterError(f"metrics: {bad or '[]'} not offered by {self.circuit!r}; valid: {', '.join(offered)}")
+            hint = _did_you_mean(bad[0], offered) if bad else ""
+            raise ParameterError(f"metrics: {bad or '[]'} not offered by {self.circuit!r}{hint}; "
+                                 f"valid: {', '.join(offered)}")
         if bool(self.grid) == bool(self.sample):
             raise ParameterError("sweep: give exactly one of [sweep.grid] or [sweep.sample] [-]")
         names = [n for n, _ in self.grid] + list((self.sample or {}).get("ranges", {}))
         for n in [*names, *self.fixed]:
             if n not in PARAMETER_UNITS:
-                raise ParameterError(f"sweep parameter {n!r} is unknown; valid: {', '.join(sorted(PARAMETER_UNITS))}")
+                raise ParameterError(f"sweep parameter {n!r} is unknown{_did_you_mean(n, PARAMETER_UNITS)}; "
+                                     f"valid: {', '.join(sorted(PARAMETER_UNITS))}")
         dup = set(names) & set(self.fixed)
         if dup or len(set(names)) != len(names):
             raise ParameterError(f"sweep: parameter(s) {sorted(dup) or names} given twice [-]")
         for n, vals in self.grid:
-            if len(vals) == 0 or not all(math.isfinite(v) for v in vals):
+            if len(vals) == 0 or not all(_is_number(v) and math.isfinite(v) for v in vals):
                 raise ParameterError(f"grid {n}: needs finite values [{PARAMETER_UNITS[n]}]")
+            for v in vals:
+                _check_sign(f"grid {n}", n, v)
         for n, v in self.fixed.items():
-            if not math.isfinite(v):
+            if not _is_number(v) or not math.isfinite(v):
                 raise ParameterError(f"fixed {n} must be finite [{PARAMETER_UNITS[n]}], got {v}")
+            _check_sign(f"fixed {n}", n, v)
         if self.sample:
             s = self.sample
             if s.get("method") not in ("lhs", "random"):
                 raise ParameterError(f"sample.method: {s.get('method')!r} is not valid; valid: lhs, random")
-            if int(s.get("n", 0)) < 1:
-                raise ParameterError(f"sample.n must be >= 1 [1], got {s.get('n')}")
+            if not _is_int(s.get("n")) or s["n"] < 1:
+                raise ParameterError(f"sample.n must be a whole number >= 1 [1], got {s.get('n')!r}")
+            if not _is_int(s.get("seed", 0)) or s.get("seed", 0) < 0:
+                raise ParameterError(f"sample.seed must be a whole number >= 0 [1], got {s.get('seed')!r}")
             for n, (lo, hi, scale) in s["ranges"].items():
                 if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) or scale not in ("linear", "log") or (
                         scale == "log" and lo <= 0):
                     raise ParameterError(f"sample range {n}: need low < high (> 0 for log) [{PARAMETER_UNITS[n]}]")
-        if self.chunk_size < 1:
-            raise ParameterError(f"chunk_size must be >= 1 [1], got {self.chunk_size}")
+                _check_sign(f"sample range {n}", n, lo)
+        if not _is_int(self.chunk_size) or not 1 <= self.chunk_size <= MAX_CHUNK_SIZE:
+            raise ParameterError(f"chunk_size must be a whole number in [1, {MAX_CHUNK_SIZE}] [1], "
+                                 f"got {self.chunk_size!r}")
+        self._check_applies(names)
+        self._check_size()
+
+    def _check_applies(self, names: Sequence[str]) -> None:
+        """Every parameter must act on the chosen evaluator and device, and every input it needs must be given:
+        a silently ignored parameter would give a sweep of identical points."""
+        given = {*names, *self.fixed}
+        pwl = self.preset == "pwl" and not self.params_file
+        if self.circuit == "device":
+            if pwl:
+                raise ParameterError("preset: the device evaluator needs an electro-thermal preset or params_file, "
+                                     "not pwl [-]")
+            foreign = sorted(given & (set(CIRCUIT_PARAMETERS) - {"ambient"} | set(PWL_PARAMETERS)))
+            if foreign:
+                raise ParameterError(f"sweep: {', '.join(foreign)} do not act on circuit = 'device' (steady-state "
+                                     "device figures); valid: ambient and the device fields [-]")
+        else:
+            foreign = sorted(given - set(CIRCUIT_PARAMETERS) - set(PWL_PARAMETERS)) if pwl else \
+                sorted(given & set(PWL_PARAMETERS))
+            if foreign:
+                raise ParameterError(f"sweep: {', '.join(foreign)} do not act on preset {self.preset!r} (the "
+                                     f"{'ideal PWL switch' if pwl else 'electro-thermal device'}) [-]")
+            src = "v_in" if self.circuit == "pearson_anson" else "i_in"
+            other = "i_in" if src == "v_in" else "v_in"
+            if other in given:
+                raise ParameterError(f"sweep: {other} does not act on circuit = {self.circuit!r}; give {src} [-]")
+            need = [src, "capacitance"] + (["r_load"] if src == "v_in" else []) + (list(PWL_PARAMETERS) if pwl
+                                                                                   else [])
+            missing = [n for n in need if n not in given]
+            if missing:
+                units = ", ".join(PARAMETER_UNITS[n] for n in missing)
+                raise ParameterError(f"sweep: circuit = {self.circuit!r} needs {', '.join(missing)} in [sweep.fixed],"
+                                     f" [sweep.grid] or the sample ranges [{units}]")
+        if not pwl:
+            _selection(self)   # an unknown preset or a bad parameter file fails here, not at every point
+        if "duration" in given and "dt" in given:
+            from vo2neuro.circuits.simulate import check_work
+
+            dur = max(self._values("duration"))
+            dt = min(self._values("dt"))
+            check_work("pwl" if pwl else "electrothermal", n_neurons=min(self.chunk_size, self.n_points),
+                       n_steps=dur / dt, dt=dt, duration=dur)
+
+    def _values(self, name: str) -> list[float]:
+        if name in self.fixed:
+            return [float(self.fixed[name])]
+        if self.grid and name in dict(self.grid):
+            return [float(v) for v in dict(self.grid)[name]]
+        lo, hi, _ = self.sample["ranges"][name]  # type: ignore[index]
+        return [float(lo), float(hi)]
+
+    def _check_size(self) -> None:
+        """Refuse a sweep whose store template would not fit in memory (estimate named)."""
+        dims = len(self.grid) or len(self.sample["ranges"])  # type: ignore[index]
+        _check_memory(self.n_points, len(self.metrics), 0 if self.grid else dims)
 
     @property
     def n_points(self) -> int:
-        if self.grid:
-            return int(np.prod([len(v) for _, v in self.grid]))
-        return int(self.sample["n"])  # type: ignore[index]
+        return _n_points(self.grid, self.sample)
 
     def to_dict(self) -> dict[str, Any]:
         return {"circuit": self.circuit, "preset": self.preset, "metrics": list(self.metrics),
@@ -159,6 +271,86 @@ class SweepConfig:
     def fingerprint(self) -> str:
         """Hash of everything that determines the results (not the chunking's execution)."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+# TOML schema of the [sweep] table: key -> expected type ("str", "int", "number", "list of str", "table").
+_SWEEP_SCHEMA = {"circuit": "str", "preset": "str", "params_file": "str", "metrics": "list of str",
+                 "chunk_size": "int", "grid": "table", "sample": "table", "fixed": "table"}
+_AXIS_SCHEMA = {"start": "number", "stop": "number", "num": "int", "scale": "str"}
+_SAMPLE_SCHEMA = {"method": "str", "n": "int", "seed": "int", "ranges": "table"}
+_TYPE_WORDS = {"str": "a string", "int": "a whole number", "number": "a number", "list of str": "a list of strings",
+               "table": "a table"}
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "boolean", str: "string", int: "whole number", float: "number", list: "list",
+            dict: "table"}.get(type(v), type(v).__name__)
+
+
+def _matches(v: Any, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "int":
+        return _is_int(v)
+    if kind == "number":
+        return _is_number(v)
+    if kind == "list of str":
+        return isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)
+    return isinstance(v, Mapping)
+
+
+def _check_table(table: Any, schema: Mapping[str, str], where: str) -> dict[str, Any]:
+    """Unknown keys (with a "did you mean") and wrong types are errors naming the key and the expected type."""
+    if not isinstance(table, Mapping):
+        raise ParameterError(f"config: [{where}] must be a table, got {_type_name(table)} {table!r} [-]")
+    for key, value in table.items():
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), list(schema), n=1, cutoff=0.6)
+            if isinstance(value, Mapping):
+                hint = f"; did you mean [{where}.{close[0]}]?" if close else ""
+                raise ParameterError(f"config: unknown table [{where}.{key}]{hint} (valid keys of [{where}]: "
+                                     f"{', '.join(schema)}) [-]")
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ParameterError(f"config: unknown key {key!r} in [{where}]{hint} (valid: {', '.join(schema)}) [-]")
+        kind = schema[key]
+        if not _matches(value, kind):
+            raise ParameterError(f"config: {where}.{key} must be {_TYPE_WORDS[kind]}, got {_type_name(value)} "
+                                 f"{value!r} [-]")
+    return dict(table)
+
+
+def _check_names(table: Mapping[str, Any], where: str) -> None:
+    for key in table:
+        if key not in PARAMETER_UNITS:
+            close = difflib.get_close_matches(str(key), list(PARAMETER_UNITS), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ParameterError(f"config: unknown parameter {key!r} in [{where}]{hint} (valid: "
+                                 f"{', '.join(sorted(PARAMETER_UNITS))}) [-]")
+
+
+def _axis_length(name: str, spec: Any) -> int:
+    """Number of values of a grid axis, checked against the schema before anything is allocated."""
+    unit = PARAMETER_UNITS.get(name, "")
+    where = f"sweep.grid.{name}"
+    if isinstance(spec, (list, tuple)):
+        for v in spec:
+            if not _is_number(v):
+                raise ParameterError(f"config: {where} must be a list of numbers [{unit}], got {_type_name(v)} {v!r}")
+        return len(spec)
+    if isinstance(spec, Mapping):
+        axis = _check_table(spec, _AXIS_SCHEMA, where)
+        missing = [k for k in ("start", "stop", "num") if k not in axis]
+        if missing:
+            raise ParameterError(f"config: {where} needs {', '.join(missing)} (start, stop [{unit}], num [1])")
+        if axis["num"] < 1:
+            raise ParameterError(f"config: {where}.num must be >= 1 [1], got {axis['num']}")
+        if axis.get("scale", "linear") not in ("linear", "log"):
+            raise ParameterError(f"config: {where}.scale must be 'linear' or 'log', got {axis['scale']!r} [-]")
+        return int(axis["num"])
+    if _is_number(spec):
+        return 1
+    raise ParameterError(f"config: {where} must be a list of numbers, a table {{start, stop, num}} or a number "
+                         f"[{unit}], got {_type_name(spec)} {spec!r}")
 
 
 def _axis(name: str, spec: Any) -> tuple[float, ...]:
@@ -181,35 +373,89 @@ def _axis(name: str, spec: Any) -> tuple[float, ...]:
 
 
 def config_from_dict(d: Mapping[str, Any]) -> SweepConfig:
-    """Build a :class:`SweepConfig` from the ``[sweep]`` table of a TOML file (or an equivalent dict)."""
-    s = dict(d.get("sweep", d))
-    grid = tuple((str(k), _axis(str(k), v)) for k, v in dict(s.get("grid", {})).items())
+    """Build a :class:`SweepConfig` from the ``[sweep]`` table of a TOML file (or an equivalent dict).
+
+    The table is checked against the schema first: unknown keys and tables are errors with a "did you mean",
+    values of the wrong type errors naming the key and the expected type, and a grid too large for memory is
+    refused before any axis is built.
+    """
+    if not isinstance(d, Mapping):
+        raise ParameterError(f"config: expected a table, got {_type_name(d)} [-]")
+    s = _check_table(d["sweep"] if "sweep" in d else d, _SWEEP_SCHEMA, "sweep")
+    if "sweep" in d:
+        extra = [k for k in d if k != "sweep"]
+        if extra:
+            raise ParameterError(f"config: unknown top-level key {extra[0]!r}{_did_you_mean(extra[0], ['sweep'])};"
+                                 " everything belongs in [sweep] [-]")
+    raw_grid = s.get("grid", {})
+    _check_names(raw_grid, "sweep.grid")
+    _check_names(s.get("fixed", {}), "sweep.fixed")
+    for k, v in s.get("fixed", {}).items():
+        if not _is_number(v):
+            raise ParameterError(f"config: sweep.fixed.{k} must be a number [{PARAMETER_UNITS[k]}], got "
+                                 f"{_type_name(v)} {v!r}")
+    lengths = {k: _axis_length(str(k), v) for k, v in raw_grid.items()}
+    if lengths:
+        _check_memory(math.prod(lengths.values()), len(s.get("metrics", SweepConfig.metrics)))
+    grid = tuple((str(k), _axis(str(k), v)) for k, v in raw_grid.items())
     sample = None
-    if s.get("sample"):
-        raw = dict(s["sample"])
+    if "sample" in s:
+        raw = _check_table(s["sample"], _SAMPLE_SCHEMA, "sweep.sample")
+        ranges_raw = raw.get("ranges", {})
+        _check_names(ranges_raw, "sweep.sample.ranges")
         ranges = {}
-        for k, v in dict(raw.get("ranges", {})).items():
-            v = list(v)
+        for k, v in ranges_raw.items():
+            unit = PARAMETER_UNITS[k]
+            ok = isinstance(v, (list, tuple)) and len(v) in (2, 3) and all(_is_number(x) for x in v[:2]) and (
+                len(v) == 2 or isinstance(v[2], str))
+            if not ok:
+                raise ParameterError(f"config: sweep.sample.ranges.{k} must be [low, high] or [low, high, \"log\"] "
+                                     f"[{unit}], got {_type_name(v)} {v!r}")
             ranges[str(k)] = (float(v[0]), float(v[1]), str(v[2]) if len(v) > 2 else "linear")
-        sample = {"method": raw.get("method", "lhs"), "n": int(raw.get("n", 0)), "seed": int(raw.get("seed", 0)),
-                  "ranges": ranges}
-    return SweepConfig(circuit=str(s.get("circuit", "pearson_anson")), preset=str(s.get("preset", "vo2x")),
+        if not ranges:
+            raise ParameterError("config: [sweep.sample.ranges] needs at least one parameter [-]")
+        if "n" not in raw:
+            raise ParameterError("config: sweep.sample.n is required (number of points) [1]")
+        sample = {"method": raw.get("method", "lhs"), "n": raw["n"], "seed": raw.get("seed", 0), "ranges": ranges}
+    return SweepConfig(circuit=s.get("circuit", "pearson_anson"), preset=s.get("preset", "vo2x"),
                        metrics=tuple(s.get("metrics", ("frequency_hz", "energy_per_spike_j", "oscillating"))),
-                       grid=grid, sample=sample, fixed={str(k): float(v) for k, v in dict(s.get("fixed", {})).items()},
-                       chunk_size=int(s.get("chunk_size", 64)), params_file=s.get("params_file"))
+                       grid=grid, sample=sample, fixed={str(k): float(v) for k, v in s.get("fixed", {}).items()},
+                       chunk_size=s.get("chunk_size", 64), params_file=s.get("params_file"))
+
+
+def _check_memory(n_points: int, n_metrics: int, sample_dims: int = 0) -> None:
+    """Refuse a sweep whose store template (every metric, the status and the failure reason of every point, and
+    a sample's coordinates) would exceed the memory budget of :mod:`vo2neuro.circuits.simulate`; the estimate
+    is named. Checked from the axis lengths before any axis is built (one axis of 1e12 values is already 8 TB)."""
+    from vo2neuro.circuits.simulate import MEMORY_FRACTION, memory_budget_bytes
+
+    per_point = 8 * n_metrics + 1 + _REASON_BYTES + 24 * sample_dims
+    need = float(n_points) * per_point
+    if need > memory_budget_bytes():
+        raise ParameterError(
+            f"sweep: {float(n_points):.3g} points need ~{need / 2**30:.3g} GiB for the store template ({per_point} B "
+            f"per point: metrics, status and failure reason), more than the budget of "
+            f"{memory_budget_bytes() / 2**30:.3g} GiB ({MEMORY_FRACTION:.0%} of RAM); reduce the grid's num or "
+            "the sample's n [1]")
 
 
 def load_config(path: str | os.PathLike) -> SweepConfig:
-    """Read a sweep TOML file."""
+    """Read a sweep TOML file (checked against the schema of :func:`config_from_dict`)."""
     import tomllib
 
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"config: file not found: {p}")
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ParameterError(f"config: {p} is not a UTF-8 TOML text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"config: {p} is not valid TOML ({exc})") from None
+    if "sweep" not in data:
+        keys = list(data)
+        hint = _did_you_mean(keys[0], ["sweep"]) if keys else ""
+        raise ParameterError(f"config: {p} has no [sweep] table{hint}; found: {', '.join(keys) or 'nothing'} [-]")
     return config_from_dict(data)
 
 
@@ -281,6 +527,11 @@ def _groups(points: Mapping[str, np.ndarray], fixed: Mapping[str, float], keys: 
         yield dict(zip(keys, row.tolist())), np.nonzero(inv.ravel() == j)[0]
 
 
+def _reason(exc: BaseException) -> str:
+    """A point's failure reason as stored (``status`` 1): the error type and its one-line message."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:120]
+
+
 def _eval_device(points, fixed, cfg):
     from vo2neuro.device import rt_loop, static_iv
 
@@ -296,7 +547,7 @@ def _eval_device(points, fixed, cfg):
             for m in cfg.metrics:
                 out[m][idx] = float(rec[m])
         except (ParameterError, ValueError, FloatingPointError, ArithmeticError) as exc:
-            reasons[idx] = f"{type(exc).__name__}: {exc}"[:120]
+            reasons[idx] = _reason(exc)
     return out, reasons
 
 
@@ -364,7 +615,7 @@ def _eval_circuit(drive: str):
             try:
                 built.append((_circuit_device(cfg, values), idx))
             except errors as exc:
-                reasons[idx] = f"{type(exc).__name__}: {exc}"[:120]
+                reasons[idx] = _reason(exc)
         fixed_duration = "duration" in points or "duration" in fixed
         if cfg.preset != "pwl" and fixed_duration and len(built) > 1:
             # the whole chunk in one kernel call, a device per point (full SIMD blocks instead of one padded
@@ -379,7 +630,16 @@ def _eval_circuit(drive: str):
             try:
                 run(dev, idx)
             except errors as exc:
-                reasons[idx] = f"{type(exc).__name__}: {exc}"[:120]
+                if len(idx) == 1:
+                    reasons[idx] = _reason(exc)
+                    continue
+                # one impossible value must not cost the points it shares a kernel call with: those run one by
+                # one, so only the failing points carry NaN and their own reason
+                for j in idx:
+                    try:
+                        run(dev, idx[j == idx])
+                    except errors as exc_j:
+                        reasons[j] = _reason(exc_j)
         return out, reasons
 
     return fn
@@ -532,7 +792,13 @@ def _open_or_create(cfg: SweepConfig, store: Path, resume: bool):
     if store.exists():
         if not resume:
             raise ParameterError(f"out: store {store} exists; pass --resume to continue it or choose another path")
-        old = xr.open_zarr(store)
+        if not store.is_dir():
+            raise ParameterError(f"out: {store} is a file, not a sweep store; choose another path")
+        try:
+            old = xr.open_zarr(store)
+        except Exception as exc:  # noqa: BLE001 - zarr/xarray raise many types for a damaged or foreign folder
+            raise ParameterError(f"out: {store} exists but is not a readable sweep store ({type(exc).__name__}); "
+                                 "choose another path") from None
         if old.attrs.get("fingerprint") != cfg.fingerprint():
             raise ParameterError(f"out: store {store} was written by a different sweep configuration; "
                                  "use a new path")

@@ -5,6 +5,7 @@ matplotlib and xarray are imported inside the functions.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -16,14 +17,39 @@ from vo2neuro.units import ParameterError
 __all__ = ["open_store", "heatmap", "pareto_front", "plot_pareto", "pwl_window_overlay"]
 
 
+#: Attributes every store written by ``vo2neuro sweep`` carries (``explore.sweep._template``).
+_STORE_ATTRS = ("config", "fingerprint", "chunk_dim", "created_by")
+
+
 def open_store(path: str | os.PathLike):
-    """Open a sweep store as an xarray Dataset (lazy)."""
+    """Open a sweep store as an xarray Dataset (lazy).
+
+    Anything else (a missing path, a file, an empty folder, a Zarr store not written by ``vo2neuro sweep`` or by an
+    incompatible version) is a one-line :class:`ParameterError` naming the path.
+    """
     import xarray as xr
 
     p = Path(path)
     if not p.exists():
         raise ParameterError(f"store: not found: {p}")
-    return xr.open_zarr(p)
+    if not p.is_dir():
+        raise ParameterError(f"store: {p} is a file, not a sweep store (a .zarr folder written by `vo2neuro sweep`)")
+    if not any((p / m).is_file() for m in (".zgroup", ".zmetadata", "zarr.json")):
+        raise ParameterError(f"store: {p} is not a Zarr store (no .zgroup or zarr.json); expected a .zarr folder "
+                             "written by `vo2neuro sweep`")
+    try:
+        with warnings.catch_warnings():
+            # a foreign store without consolidated metadata is reported below, not by xarray's warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ds = xr.open_zarr(p)
+    except Exception as exc:  # noqa: BLE001 - zarr/xarray raise many types for damaged or foreign stores
+        msg = " ".join(str(exc).split())[:200]
+        raise ParameterError(f"store: {p} cannot be read as a sweep store ({type(exc).__name__}: {msg})") from None
+    missing = [a for a in _STORE_ATTRS if a not in ds.attrs]
+    if missing or ds.attrs.get("created_by") != "vo2neuro sweep":
+        raise ParameterError(f"store: {p} was not written by `vo2neuro sweep` of this version (missing attributes: "
+                             f"{', '.join(missing) or 'created_by'})")
+    return ds
 
 
 def _plt():
@@ -41,11 +67,17 @@ def heatmap(ds, *, x: str, y: str, metric: str, path: str | os.PathLike, reduce:
     window : sequence of (x, y) points, optional
         An overlay curve, e.g. the analytic oscillation window of the piecewise-linear device.
     """
+    grid_dims = [str(d) for d in ds.dims if d != "chunk"]
     for name in (x, y):
-        if name not in ds.dims:
-            raise ParameterError(f"{name}: not a grid dimension of the store; valid: {', '.join(map(str, ds.dims))}")
-    if metric not in ds.data_vars:
-        raise ParameterError(f"metric: {metric!r} not in the store; valid: {', '.join(map(str, ds.data_vars))}")
+        if name not in grid_dims:
+            raise ParameterError(f"{name}: not a grid dimension of the store; valid: {', '.join(grid_dims)} [-]")
+    if x == y:
+        raise ParameterError(f"y: must differ from x ({x!r}) [-]")
+    plottable = [str(v) for v in ds.data_vars if ds[v].dtype.kind in "fiub" and {x, y} <= set(map(str, ds[v].dims))]
+    if metric not in plottable:
+        raise ParameterError(f"metric: {metric!r} is not a metric of the store; valid: {', '.join(plottable)} [-]")
+    if reduce not in ("mean", "max", "min", "first"):
+        raise ParameterError(f"reduce: {reduce!r} is not valid; valid: first, max, mean, min [-]")
     da = ds[metric].astype(float)
     others = [d for d in da.dims if d not in (x, y)]
     if others:

@@ -31,10 +31,10 @@ import torch.fx as fx
 import torch.nn.functional as F
 from torch import nn
 
-from vo2neuro.units import ParameterError
+from vo2neuro.units import ParameterError, parse_count
 
 __all__ = ["fold_batchnorm", "IFNeuron", "VO2Activation", "VO2RateNeuron", "SpikingNetwork", "convert",
-           "prepare_vo2", "ConversionResult", "accuracy_vs_steps", "NEURONS"]
+           "prepare_vo2", "ConversionResult", "accuracy_vs_steps", "predictions_vs_steps", "NEURONS"]
 
 _RELU_MODULES = (nn.ReLU, nn.ReLU6)
 _RELU_FUNCS = (F.relu, torch.relu, F.relu6)
@@ -278,6 +278,24 @@ class ConversionResult:
                 "steps": self.snn.steps}
 
 
+def _check_percentile(percentile: float) -> float:
+    """``percentile`` if it is in (0, 100] [%] (the robust maximum used as threshold), else ParameterError."""
+    try:
+        p = float(percentile)
+    except (TypeError, ValueError):
+        raise ParameterError(f"percentile must be a number in (0, 100] [%], got {percentile!r}") from None
+    if not 0.0 < p <= 100.0:  # also refuses NaN
+        raise ParameterError(f"percentile must be in (0, 100] [%], got {percentile!r}")
+    return p
+
+
+def _check_steps(steps: int, name: str = "steps") -> int:
+    """``steps`` as an int if it is a whole number of time steps >= 1 [1], else ParameterError."""
+    if isinstance(steps, str):
+        raise ParameterError(f"{name} must be a whole number >= 1 [1], got {steps!r}")
+    return parse_count(steps, name=name, minimum=1)
+
+
 def _check_convertible(gm: fx.GraphModule) -> None:
     modules = dict(gm.named_modules())
     for node in gm.graph.nodes:
@@ -343,6 +361,7 @@ def prepare_vo2(model: nn.Module, calibration, vo2, *, percentile: float = 99.9)
     :class:`~vo2neuro.snn.circuit_neuron.CircuitNeuron` (the neuron and its operating range). Batch norm is folded
     first. Train the returned module briefly (its parameters are the ANN's), then ``convert(..., neuron="vo2")``.
     """
+    percentile = _check_percentile(percentile)
     gm = fold_batchnorm(model)
     _check_convertible(gm)
     sites = _relu_sites(gm)
@@ -376,8 +395,8 @@ def convert(model: nn.Module, calibration: torch.Tensor | Iterable[torch.Tensor]
         raise ParameterError(f"neuron: {neuron!r} is not valid; valid: if, vo2")
     if neuron == "vo2" and vo2 is None:
         raise ParameterError("vo2: the VO2 neuron (vo2neuro.snn.circuit_neuron.CircuitNeuron) is required [-]")
-    if not 0.0 < percentile <= 100.0:
-        raise ParameterError(f"percentile must be in (0, 100] [%], got {percentile}")
+    percentile = _check_percentile(percentile)
+    steps = _check_steps(steps)
     gm = model if isinstance(model, fx.GraphModule) and neuron == "vo2" else fold_batchnorm(model)
     gm = copy.deepcopy(gm).eval()
     _check_convertible(gm)
@@ -411,22 +430,30 @@ class _Recorder(fx.Interpreter):
 
 
 @torch.no_grad()
-def accuracy_vs_steps(snn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, steps: Iterable[int], *,
-                      batch_size: int = 500) -> dict[int, float]:
-    """Top-1 accuracy [0, 1] of the converted network for each T in ``steps`` (one run to max T, read out
-    cumulatively, so the sweep costs one simulation)."""
-    steps = sorted({int(s) for s in steps})
-    if not steps or steps[0] < 1:
-        raise ParameterError(f"steps must be >= 1 [1], got {steps}")
-    correct = {T: 0 for T in steps}
+def predictions_vs_steps(snn: SpikingNetwork, x: torch.Tensor, steps: Iterable[int], *,
+                         batch_size: int = 500) -> dict[int, torch.Tensor]:
+    """Predicted class (argmax of the output accumulated over the first T steps), shape (n,), for each T in
+    ``steps`` (one run to max T, read out cumulatively, so the sweep costs one simulation)."""
+    steps = sorted({_check_steps(s) for s in steps})
+    if not steps:
+        raise ParameterError("steps: give at least one number of time steps >= 1 [1]")
+    batch_size = parse_count(batch_size, name="batch_size", minimum=1)
+    preds: dict[int, list[torch.Tensor]] = {T: [] for T in steps}
     for i in range(0, x.shape[0], batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        xb = x[i:i + batch_size]
         for _, m in snn.neurons():
             m.reset()
         acc = None
         for t in range(1, steps[-1] + 1):
             out = snn.graph_module(xb)
             acc = out if acc is None else acc + out
-            if t in correct:
-                correct[t] += int((acc.argmax(1) == yb).sum())
-    return {T: c / x.shape[0] for T, c in correct.items()}
+            if t in preds:
+                preds[t].append(acc.argmax(1))
+    return {T: torch.cat(p) for T, p in preds.items()}
+
+
+def accuracy_vs_steps(snn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, steps: Iterable[int], *,
+                      batch_size: int = 500) -> dict[int, float]:
+    """Top-1 accuracy [0, 1] of the converted network for each T in ``steps`` (:func:`predictions_vs_steps`)."""
+    preds = predictions_vs_steps(snn, x, steps, batch_size=batch_size)
+    return {T: float((p == y).sum()) / x.shape[0] for T, p in preds.items()}

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from vo2neuro.units import check_nonnegative, check_positive
+from vo2neuro.units import ParameterError, check_finite, check_nonnegative, check_positive
 
 __all__ = [
     "EnergyConstant",
@@ -48,12 +48,41 @@ __all__ = [
     "plot_energy_table",
     "DEFAULT_FIRING_RATE",
     "DEFAULT_TIMESTEPS",
+    "check_firing_rate",
+    "check_timesteps",
 ]
 
 DEFAULT_FIRING_RATE = 0.1
 """Assumed mean firing rate [spikes / neuron / time step] when no measured counts are given (assumption)."""
 DEFAULT_TIMESTEPS = 8
 """Assumed time steps per inference (assumption; QCFS VGG-16 on CIFAR-10 is within ~1 pp of the ANN at T = 8)."""
+
+_RATE_UNIT = "spikes/neuron/step"
+
+
+def check_firing_rate(value: float, name: str = "firing_rate") -> float:
+    """``value`` as a float if it is a firing rate in [0, 1] [spikes / neuron / time step], else
+    :class:`ParameterError`: a rate-coded neuron (integrate-and-fire with reset by subtraction, the VO2 node)
+    emits at most one spike per time step.
+
+    Examples
+    --------
+    >>> check_firing_rate(0.1)
+    0.1
+    """
+    v = check_nonnegative(name, value, _RATE_UNIT)
+    if v > 1.0:
+        raise ParameterError(f"{name} must be <= 1 [{_RATE_UNIT}] (a neuron fires at most once per time step), "
+                             f"got {value!r}")
+    return v
+
+
+def check_timesteps(value: int, name: str = "timesteps") -> int:
+    """``value`` as an int if it is a whole number of time steps >= 1 [steps], else :class:`ParameterError`."""
+    v = check_positive(name, value, "steps")
+    if v != int(v):
+        raise ParameterError(f"{name} must be a whole number >= 1 [steps], got {value!r}")
+    return int(v)
 
 
 @dataclass(frozen=True)
@@ -98,7 +127,7 @@ def _choice(name: str, value: str, options: Mapping[str, Any]) -> Any:
     try:
         return options[value]
     except KeyError:
-        raise ValueError(f"{name}={value!r}; valid: {sorted(options)}") from None
+        raise ParameterError(f"{name}={value!r}; valid: {sorted(options)}") from None
 
 
 # --------------------------------------------------------------------------------------------------------- workloads
@@ -178,8 +207,9 @@ def workload(
     """
     from vo2neuro.ml_zoo import synaptic
 
-    check_nonnegative("firing_rate", firing_rate, "spikes/step")
-    check_positive("timesteps", timesteps, "steps")
+    firing_rate = check_firing_rate(firing_rate)
+    timesteps = check_timesteps(timesteps)
+    _check_entry(name, config)
     report, table = entry_counts(name, config)
     covered = {n for n in table}
     synaptic_macs = sum(r.count for r in report.rows if r.name in covered and r.category in ("conv", "linear"))
@@ -196,6 +226,16 @@ def workload(
         name=name, config=config, params=report.params, macs=report.macs, first_layer_macs=first_macs,
         rest_macs=report.macs - synaptic_macs, synops=syn.synops, spikes=syn.spikes, rate_source=source,
     )
+
+
+def _check_entry(name: str, config: str) -> None:
+    """Refuse an unknown registry name or config with a :class:`ParameterError` listing the valid ones."""
+    from vo2neuro.ml_zoo.registry import CONFIGS, list_models
+
+    if not isinstance(name, str) or name not in list_models():
+        raise ParameterError(f"model: unknown model {name!r}; valid: {', '.join(list_models())} [-]")
+    if not isinstance(config, str) or config not in CONFIGS:
+        raise ParameterError(f"config: {config!r} is not valid; valid: {', '.join(CONFIGS)} [-]")
 
 
 # ----------------------------------------------------------------------------------------------------------- targets
@@ -356,9 +396,13 @@ def vo2_target_from_circuit(preset: str = "vo2x", *, r_load: float = 12e3, capac
     from vo2neuro.device.select import select
 
     if definition not in ("source", "device"):
-        from vo2neuro.units import ParameterError
-
         raise ParameterError(f"definition: {definition!r} is not valid; valid: device, source")
+    check_positive("r_load", r_load, "Ohm")
+    check_positive("capacitance", capacitance, "F")
+    check_nonnegative("energy_per_synaptic_event_j", energy_per_synaptic_event_j, "J")
+    if not 0.0 <= check_finite("position", position, "1") <= 1.0:
+        raise ParameterError(f"position must be in [0, 1] [1] (0 = onset, 1 = upper edge of the window), "
+                             f"got {position!r}")
     dev, preset_ambient, _ = select(preset)
     ambient = preset_ambient if ambient is None else ambient
     win = oscillation_window(dev, drive="voltage", r_load=r_load, capacitance=capacitance, ambient=ambient)
@@ -497,11 +541,15 @@ def energy_table(
     from vo2neuro.ml_zoo.registry import list_models
 
     names = list(list_models() if names is None else names)
+    for n in names:
+        _check_entry(n, config)
+    firing_rate = check_firing_rate(firing_rate)
+    timesteps = check_timesteps(timesteps)
     targets = tuple(default_targets() if targets is None else targets)
     measured_spikes = dict(measured_spikes or {})
     unknown = sorted(set(measured_spikes) - set(names))
     if unknown:
-        raise ValueError(f"measured_spikes has models {unknown} not in names {names}")
+        raise ParameterError(f"measured_spikes: models {unknown} are not in names {names} [-]")
     rows, workloads = [], []
     for n in names:
         w = workload(n, config, firing_rate=firing_rate, timesteps=timesteps, measured_spikes=measured_spikes.get(n))

@@ -8,9 +8,12 @@ Public API (private modules behind this file, diffrax style)::
     rate                        closed-form f-I curve [Hz] (continuous and discrete time)
     VO2MLP                      fully connected network, weights in rheobase units
     TrainConfig, train          surrogate-gradient training with exact resume
+    Checkpoint, load_checkpoint one checked path from a checkpoint file to the trained network (snn.checkpoint)
     load_mnist, load_digits     datasets as TensorDatasets
     neuron_params_for_preset    neuron record of a preset (through circuits.neuron_abstraction when present)
 """
+from vo2neuro.snn.checkpoint import Checkpoint as Checkpoint
+from vo2neuro.snn.checkpoint import load as load_checkpoint
 from vo2neuro.snn.data import DataError as DataError
 from vo2neuro.snn.data import load_digits as load_digits
 from vo2neuro.snn.data import load_mnist as load_mnist
@@ -30,7 +33,7 @@ from vo2neuro.snn.train import TrainResult as TrainResult
 from vo2neuro.snn.train import train as train
 
 __all__ = [
-    "DataError", "SURROGATES", "TrainConfig", "TrainResult", "VO2Cell", "VO2MLP", "VO2Neuron",
-    "VO2NeuronParams", "VO2NeuronState", "initial_state", "load_digits", "load_mnist",
+    "Checkpoint", "DataError", "SURROGATES", "TrainConfig", "TrainResult", "VO2Cell", "VO2MLP", "VO2Neuron",
+    "VO2NeuronParams", "VO2NeuronState", "initial_state", "load_checkpoint", "load_digits", "load_mnist",
     "neuron_params_for_preset", "rate", "train", "vo2_sequence", "vo2_step",
 ]

@@ -18,6 +18,17 @@ Mapping from the trained network to the circuit (the scaling is one factor, the 
   driver's compliance caps the total synaptic current at ``i_max``;
 * the window is ``T dt``; the class is the output population with most spikes, as in software.
 
+The network comes from exactly the checkpoint file given (:func:`vo2neuro.snn.checkpoint.load`). By default it runs
+on the device its neuron was derived from (stored in the checkpoint); ``device=`` runs the same weights on another
+device (a preset or a ``--params`` file): the circuit neuron is re-derived there and the weights, in rheobase
+units, scale with that neuron's rheobase.
+
+Circuit time step. The step must resolve the fastest time scale of the neuron's circuit, the metallic-phase
+discharge ``R_m C`` or the device's thermal time constant ``C_th/S_e``: :func:`max_circuit_dt` allows a quarter
+of the shorter (measured against the batched circuit simulator: the rate error grows about linearly with the step,
+3-4 % at that bound for vo2, vo2x and zhang2024, 10-99 % at ``R_m C``, where switching events are missed and
+neurons fall silent; tests/integration/test_snn_circuit.py).
+
 Variability (``d2d_sigma``, ``c2c_sigma`` as relative spreads, assumption): D2D log-normal insulating resistance
 ``R_0 exp(sigma z)`` and Gaussian ``T_c`` with sigma ``d2d_sigma (T_c - T_ambient)``; C2C a redraw of ``T_c`` with
 sigma ``c2c_sigma (T_c - T_ambient)`` every time a device re-insulates (vo2_physics.md section 13.3).
@@ -26,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +47,13 @@ import numpy as np
 
 from vo2neuro.units import ParameterError, check_nonnegative
 
-__all__ = ["HWEvalResult", "hw_eval"]
+__all__ = ["HWEvalResult", "hw_eval", "max_circuit_dt", "check_circuit_dt", "MAX_NEURON_STEPS"]
+
+#: Circuit steps per fastest time scale of the neuron (see the module docstring) [-].
+STEPS_PER_TIME_SCALE = 4
+#: Largest simulation accepted, in neuron-steps (images x neurons x circuit steps per image) [-]: about 7 h at the
+#: ~4e6 neuron-steps/s measured on a shared 2-core machine (digits, 168 neurons, 20 ns step).
+MAX_NEURON_STEPS = 1e11
 
 
 @dataclass(frozen=True)
@@ -51,8 +69,19 @@ class HWEvalResult:
     latency_s : mean time from stimulus onset until the leading class stops changing [s]
     window_s : simulated time per image T dt [s]
     images_per_s : simulation throughput of this machine [1/s]
-    n_images, d2d_sigma, c2c_sigma, seed, preset, dt_circuit_s
+    n_images : images evaluated (at most the test set) [-]; d2d_sigma, c2c_sigma, seed
+    preset : device the network ran on (preset name, else the parameter set's name)
+    dt_circuit_s : circuit time step [s]; ``network_dt_s``: network time step = synaptic pulse [s]
     supply_v : operating (supply) voltage of the neurons [V]
+    agreement : fraction of images where circuit and software predict the same class [-]
+    device_source, ambient_k : provenance (``preset:NAME`` / ``file:PATH``) and bath temperature [K] of the device
+    trained_device_source : the device the network was trained on; ``device_override``: True when ``device=``
+        chose the device (``--preset/--params`` of ``vo2neuro hw-eval``)
+    first_layer_above_window_fraction : share of first-layer drives above ``i_max`` (those devices latch) [-]
+    first_layer_in_window_fraction : share of first-layer drives inside the oscillation window [-]
+    silent_output_fraction : share of images without any output spike [-]
+    diagnosis : why the circuit-level result is poor, when it is ("" otherwise)
+    checkpoint : the file evaluated
     """
 
     accuracy: float
@@ -73,116 +102,222 @@ class HWEvalResult:
     energy_breakdown_j: dict[str, float] = field(default_factory=dict)
     agreement: float = math.nan
     mean_rate_hz: float = math.nan
+    network_dt_s: float = math.nan
+    device_source: str = ""
+    trained_device_source: str = ""
+    device_override: bool = False
+    ambient_k: float = math.nan
+    first_layer_above_window_fraction: float = math.nan
+    first_layer_in_window_fraction: float = math.nan
+    silent_output_fraction: float = math.nan
+    diagnosis: str = ""
+    checkpoint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
+def max_circuit_dt(device, capacitance: float | None = None) -> tuple[float, str]:
+    """Largest circuit step that resolves the neuron of ``device`` [s], and the time scale it comes from (text).
+
+    ``STEPS_PER_TIME_SCALE`` steps per the shorter of the metallic-phase discharge time ``R_m C`` (``C`` the
+    network circuit's node capacitance) and the thermal time constant ``C_th/S_e``.
+    """
+    from vo2neuro.snn.circuit_neuron import NETWORK_CIRCUIT
+
+    cap = NETWORK_CIRCUIT["capacitance"] if capacitance is None else capacitance
+    scales = {"metallic-phase discharge time R_m C": device.R_m * cap, "thermal time constant C_th/S_e": device.tau_th}
+    name, t = min(scales.items(), key=lambda kv: kv[1])
+    return t / STEPS_PER_TIME_SCALE, f"{name} = {t * 1e9:.3g} ns"
+
+
+def check_circuit_dt(dt_circuit: float, device, capacitance: float | None = None) -> float:
+    """ParameterError unless ``0 < dt_circuit <= max_circuit_dt(device)`` [s]; returns ``dt_circuit``."""
+    if not (isinstance(dt_circuit, (int, float)) and math.isfinite(dt_circuit) and dt_circuit > 0):
+        raise ParameterError(f"dt must be a finite step > 0 [s], got {dt_circuit!r}")
+    bound, scale = max_circuit_dt(device, capacitance)
+    if dt_circuit > bound:
+        raise ParameterError(f"dt must be <= {bound * 1e9:.3g} ns [s] to resolve the neuron of {device.name} "
+                             f"(1/{STEPS_PER_TIME_SCALE} of its {scale}; a coarser step misses switching events), "
+                             f"got {dt_circuit:g} s")
+    return float(dt_circuit)
+
+
+def _check_work(n_images: int, n_neurons: int, window: float, dt: float) -> None:
+    steps = window / dt
+    work = n_images * n_neurons * steps
+    if work > MAX_NEURON_STEPS:
+        raise ParameterError(f"dt/n_images: the simulation needs {work:.3g} neuron-steps ({n_images} images x "
+                             f"{n_neurons} neurons x {steps:.3g} steps of {dt:g} s), above the {MAX_NEURON_STEPS:g} "
+                             "limit; use a larger --dt or fewer --n-images [-]")
+
+
+def _diagnose(*, accuracy: float, software: float, agreement: float, above: float, in_window: float,
+              silent: float, mean_rate: float, f_max: float, i_max: float) -> str:
+    """Plain-language reasons for a poor circuit-level result ("" when nothing stands out)."""
+    notes = []
+    if above > 0.2:
+        notes.append(f"{100 * above:.0f} % of first-layer drives exceed i_max = {i_max:.3g} A: those devices latch "
+                     "metallic (operating point above the oscillation window)")
+    if in_window < 0.01:
+        notes.append("almost no first-layer drive lies inside the oscillation window (operating point outside it)")
+    if silent > 0.5:
+        notes.append(f"{100 * silent:.0f} % of images give no output spike within the window (drive below the "
+                     "rheobase or a window too short)")
+    if math.isfinite(mean_rate) and f_max > 0 and mean_rate > 0.8 * f_max:
+        notes.append(f"neurons fire at {100 * mean_rate / f_max:.0f} % of f_max on average (saturation)")
+    if agreement < 0.5 and accuracy < software - 0.1:
+        notes.append(f"the circuit agrees with the software network on only {100 * agreement:.0f} % of images")
+    return "; ".join(notes)
+
+
 def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0.05, c2c_sigma: float = 0.0,
             seed: int = 0, dt_circuit: float = 20e-9, data_dir: str | None = None,
-            energy_per_event_j: float | None = None, batch: int = 64, progress: bool = True) -> HWEvalResult:
-    """Run the test images of a trained checkpoint on the circuit-level simulator.
+            energy_per_event_j: float | None = None, batch: int = 64, progress: bool = True,
+            device=None) -> HWEvalResult:
+    """Run the test images through a trained checkpoint on the circuit-level simulator.
 
     Parameters
     ----------
     checkpoint : path
-        ``checkpoint.pt`` written by ``vo2neuro train`` (current coding, neurons derived from a preset).
+        A checkpoint written by ``vo2neuro train`` (any file name; exactly this file is read), current coding,
+        neuron derived from a device.
     n_images : int
-        First ``n_images`` test images.
+        First ``n_images`` test images (at most the whole test set).
     d2d_sigma, c2c_sigma : float
         Relative device-to-device and cycle-to-cycle spreads (see module docstring) [-].
     seed : int
         Seed of the device draws.
     dt_circuit : float
-        Circuit time step [s].
+        Circuit time step [s], at most :func:`max_circuit_dt` of the device.
+    data_dir : str, optional
+        MNIST folder (default: the checkpoint's, then ``$VO2NEURO_DATA``).
+    progress : bool
+        Progress bar on stderr.
+    device : DeviceSelection, optional
+        Run the network on this device instead of the one it was trained on (its neuron is re-derived).
+
+    Raises
+    ------
+    ParameterError
+        Bad arguments, a checkpoint that cannot be used (see :func:`vo2neuro.snn.checkpoint.load`), a circuit
+        step too coarse for the neuron, or a simulation too large.
     """
     import torch
 
     from vo2neuro.circuits.network import ENERGY_PER_EVENT_J, simulate_network
-    from vo2neuro.device import get_parameters
-    from vo2neuro.snn.presets import circuit_neuron_for_preset
-    from vo2neuro.snn.train import Trainer, TrainConfig
+    from vo2neuro.snn import checkpoint as _ckpt
+    from vo2neuro.snn.data import load_dataset
+    from vo2neuro.snn.presets import circuit_neuron_for_device
+    from vo2neuro.snn.train import class_counts
 
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise ParameterError(f"checkpoint: file not found: {path}")
-    if n_images < 1:
-        raise ParameterError(f"n_images must be >= 1 [1], got {n_images}")
+    if isinstance(n_images, bool) or int(n_images) != n_images or n_images < 1:
+        raise ParameterError(f"n_images must be a whole number >= 1 [1], got {n_images!r}")
+    if isinstance(batch, bool) or int(batch) != batch or batch < 1:
+        raise ParameterError(f"batch must be a whole number >= 1 [1], got {batch!r}")
     check_nonnegative("d2d_sigma", d2d_sigma, "1")
     check_nonnegative("c2c_sigma", c2c_sigma, "1")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-        cfg_d = dict(ck["config"])
-    except Exception as exc:  # noqa: BLE001 - torch raises assorted types for a damaged file
-        raise ParameterError(f"checkpoint: {path} cannot be read ({type(exc).__name__})") from None
-    cfg_d.update(out_dir=str(path.parent), progress=False)
-    if data_dir is not None:
-        cfg_d["data_dir"] = data_dir
-    cfg = TrainConfig.from_dict(cfg_d)
+    ck = _ckpt.load(checkpoint)
+    cfg = ck.config
+    where = f"checkpoint: {ck.path}"
     if cfg.encoding != "current":
-        raise ParameterError(f"checkpoint: encoding {cfg.encoding!r} is not supported at hardware level; train with "
+        raise ParameterError(f"{where}: encoding {cfg.encoding!r} is not supported at hardware level; train with "
                              "--encoding current [-]")
-    cn = circuit_neuron_for_preset(cfg.preset, cfg.delta)
-    if cfg.neuron is not None or not cn.params.matches(ck["neuron"]):
-        raise ParameterError("checkpoint: its neuron is not the one derived from the circuit of preset "
-                             f"{cfg.preset!r}; hardware-level inference needs a preset-derived neuron [-]")
-    tr = Trainer(cfg)
-    tr.load_checkpoint()
-    model = tr.model.eval()
-    x = tr.x_test[:n_images].double().cpu()
-    y = tr.y_test[:n_images].cpu()
+    override = device is not None
+    sel = device if override else ck.device
+    if sel is None:
+        raise ParameterError(f"{where}: its neuron was set by hand, not derived from a device; give --preset or "
+                             "--params to run it on a device circuit")
+    check_circuit_dt(dt_circuit, sel.params)
+    n_neurons = sum(ck.sizes[1:])
+    if not override:
+        _check_work(int(n_images), n_neurons, cfg.steps * ck.neuron.dt, dt_circuit)
+    cn = circuit_neuron_for_device(sel.params, sel.ambient_k)
+    if override:
+        p = cn.params
+        _check_work(int(n_images), n_neurons, cfg.steps * p.dt, dt_circuit)
+    else:
+        # 1e-3: a re-derivation on another CPU differs at the fit's tolerance, a hand-set neuron by far more
+        if not cn.params.matches(ck.neuron, rel=1e-3):
+            raise ParameterError(f"{where}: its neuron is not the one derived from the circuit of its device "
+                                 f"{sel.params.name!r} ({sel.source}); hardware-level inference needs a "
+                                 "device-derived neuron")
+        p = ck.neuron
+    _, test_ds = load_dataset(cfg.dataset, data_dir if data_dir is not None else cfg.data_dir)
+    x_all, y_all = test_ds.tensors
+    if x_all.shape[1] != ck.sizes[0]:
+        raise ParameterError(f"{where}: its first layer takes {ck.sizes[0]} inputs but the {cfg.dataset} images "
+                             f"have {x_all.shape[1]}")
+    n = min(int(n_images), len(y_all))
+    x, y = x_all[:n], y_all[:n]
+    model = ck.model()
     with torch.no_grad():
-        sw_pred = tr._forward(tr.x_test[:n_images]).argmax(1).cpu()
+        sw_pred = torch.cat([class_counts(model, x[i:i + 1024], encoding=cfg.encoding, steps=cfg.steps,
+                                          population=cfg.population, n_classes=ck.n_classes).argmax(1)
+                             for i in range(0, n, 1024)])
     software_acc = float((sw_pred == y).double().mean())
-    p = tr.neuron
     i_rh = p.rheobase
-    lin = [(m.weight.detach().double().cpu().numpy(), m.bias.detach().double().cpu().numpy()) for m in model.linears]
-    in_cur = (x.numpy() @ lin[0][0].T + lin[0][1]) * i_rh
+    lin = [(ck.weights[f"linears.{k}.weight"].double().cpu().numpy(), ck.weights[f"linears.{k}.bias"].double().cpu()
+            .numpy()) for k in range(len(ck.sizes) - 1)]
+    in_cur = (x.double().numpy() @ lin[0][0].T + lin[0][1]) * i_rh
     weights = [W * i_rh for W, _ in lin[1:]]
     biases = [b * i_rh for _, b in lin[1:]]
-    dev = get_parameters(cfg.preset, delta=cfg.delta)
+    dev = sel.params
     spread_k = max(dev.T_c - cn.ambient_k, 0.0)
+    window = cfg.steps * p.dt
     kw = dict(i_supply=cn.i_bias_a, r_load=cn.r_load_ohm, capacitance=cn.capacitance_f, ambient=cn.ambient_k,
-              window=cfg.steps * p.dt, pulse=p.dt, dt=dt_circuit, population=cfg.population,
+              window=window, pulse=p.dt, dt=dt_circuit, population=cfg.population,
               r_ins_sigma_ln=d2d_sigma, t_c_sigma=d2d_sigma * spread_k, t_c_c2c_sigma=c2c_sigma * spread_k,
               i_syn_max=p.i_max,
               seed=seed, energy_per_event_j=ENERGY_PER_EVENT_J if energy_per_event_j is None else energy_per_event_j)
     runs = []
     bar = None
     if progress:
-        import sys
-
         from tqdm import tqdm
 
-        bar = tqdm(total=n_images, desc="hw-eval", unit="img", file=sys.stderr)
+        bar = tqdm(total=n, desc="hw-eval", unit="img", file=sys.stderr)
     t0 = time.perf_counter()
-    for i in range(0, n_images, batch):
-        runs.append(simulate_network(dev, in_cur[i:i + batch], weights, biases, **kw))
+    try:
+        for i in range(0, n, batch):
+            runs.append(simulate_network(dev, in_cur[i:i + batch], weights, biases, **kw))
+            if bar:
+                bar.update(min(batch, n - i))
+    finally:
         if bar:
-            bar.update(min(batch, n_images - i))
+            bar.close()
     wall = time.perf_counter() - t0
-    if bar:
-        bar.close()
     cat = lambda name: np.concatenate([getattr(r, name) for r in runs])  # noqa: E731
     counts = cat("counts")
-    n_cls = counts.shape[1] // cfg.population
-    cls_counts = counts.reshape(len(counts), n_cls, cfg.population).sum(-1)
+    cls_counts = counts.reshape(len(counts), ck.n_classes, cfg.population).sum(-1)
     hw_pred = np.argmax(cls_counts, axis=1)  # ties to the lower index, as torch.argmax
     acc = float(np.mean(hw_pred == y.numpy()))
+    agreement = float(np.mean(hw_pred == sw_pred.numpy()))
     decided = cat("decision_s")
-    lat = float(np.mean(np.where(np.isfinite(decided), decided, cfg.steps * p.dt)))
+    lat = float(np.mean(np.where(np.isfinite(decided), decided, window)))
     sup, drv, evt = cat("supply_energy_j"), cat("synapse_driver_energy_j"), cat("event_energy_j")
     spikes = float(np.mean(cat("spikes_per_layer").sum(1)))
-    n_neurons = in_cur.shape[1] + sum(len(b) for b in biases)
+    mean_rate = spikes / (n_neurons * window)
+    above = float(np.mean(in_cur > p.i_max))
+    in_window = float(np.mean((in_cur > i_rh) & (in_cur <= p.i_max)))
+    silent = float(np.mean(counts.sum(1) == 0))
+    name = sel.source.split(":", 1)[1] if sel.source.startswith("preset:") else dev.name
+    trained = ck.device.source if ck.device is not None else "hand-set neuron"
     return HWEvalResult(accuracy=acc, software_accuracy=software_acc,
                         energy_per_inference_j=float(np.mean(sup + drv + evt)),
                         spikes_per_inference=spikes,
                         synaptic_events_per_inference=float(np.mean(cat("synaptic_events"))), latency_s=lat,
-                        window_s=cfg.steps * p.dt, images_per_s=n_images / wall, n_images=n_images,
-                        d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed, preset=cfg.preset,
+                        window_s=window, images_per_s=n / wall if wall > 0 else math.inf, n_images=n,
+                        d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed, preset=name,
                         dt_circuit_s=dt_circuit, supply_v=cn.supply_v,
-                        energy_breakdown_j={"neuron_supply": float(np.mean(sup)), "synapse_drivers": float(np.mean(drv)),
+                        energy_breakdown_j={"neuron_supply": float(np.mean(sup)),
+                                            "synapse_drivers": float(np.mean(drv)),
                                             "synaptic_events": float(np.mean(evt)),
                                             "device_dissipation": float(np.mean(cat("device_energy_j")))},
-                        agreement=float(np.mean(hw_pred == sw_pred.numpy())),
-                        mean_rate_hz=spikes / (n_neurons * cfg.steps * p.dt))
+                        agreement=agreement, mean_rate_hz=mean_rate, network_dt_s=p.dt,
+                        device_source=sel.source, trained_device_source=trained, device_override=override,
+                        ambient_k=sel.ambient_k, first_layer_above_window_fraction=above,
+                        first_layer_in_window_fraction=in_window, silent_output_fraction=silent,
+                        diagnosis=_diagnose(accuracy=acc, software=software_acc, agreement=agreement, above=above,
+                                            in_window=in_window, silent=silent, mean_rate=mean_rate,
+                                            f_max=cn.f_max_hz, i_max=p.i_max),
+                        checkpoint=str(ck.path))

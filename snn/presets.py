@@ -1,8 +1,10 @@
 """Neuron parameters by device preset, derived from circuit simulations (:mod:`vo2neuro.snn.circuit_neuron`).
 
 ``neuron_params_for_preset(name)`` runs :func:`~vo2neuro.snn.circuit_neuron.neuron_from_circuit` on the preset's
-device in the default network circuit (``NETWORK_CIRCUIT``: R_L 12 kOhm, C 145.35 pF, 300 K, supply at 0.8 of
-the onset) and returns the fitted neuron; results are cached per process (a derivation takes a few seconds).
+device in the default network circuit (``NETWORK_CIRCUIT``: R_L 12 kOhm, C 145.35 pF, the preset's bath
+temperature, supply at 0.8 of the onset) and returns the fitted neuron; :func:`circuit_neuron_for_device` does the
+same for any device parameters (a ``--params`` file) at a given bath temperature. Results are cached per process
+(a derivation takes a few seconds).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from functools import lru_cache
 from vo2neuro.units import ParameterError
 from vo2neuro.snn.params import VO2NeuronParams
 
-__all__ = ["neuron_params_for_preset", "circuit_neuron_for_preset", "preset_names", "EXAMPLE_NEURON"]
+__all__ = ["neuron_params_for_preset", "circuit_neuron_for_preset", "circuit_neuron_for_device", "preset_names",
+           "EXAMPLE_NEURON"]
 
 #: A hand-written neuron for documentation examples and unit tests of the neuron mechanics only (fast, no
 #: circuit simulation): the Zhang et al. 2024 node capacitance and load, assumed 5 V / 2 V switching voltages,
@@ -32,13 +35,24 @@ def preset_names() -> list[str]:
 def circuit_neuron_for_preset(name: str, delta: float | None = None):
     """The :class:`~vo2neuro.snn.circuit_neuron.CircuitNeuron` of preset ``name`` (cached)."""
     from vo2neuro.device.select import select
-    from vo2neuro.snn.circuit_neuron import NETWORK_CIRCUIT, neuron_from_circuit
 
     if name not in preset_names():
         raise ParameterError(f"preset: unknown name {name!r}; valid: {', '.join(preset_names())}")
     # the circuit runs at the preset's own bath temperature (zhang2024: the published 325 K)
-    kw = {**NETWORK_CIRCUIT, "ambient": select(name).ambient_k}
-    return neuron_from_circuit(name, delta=delta, **kw)
+    sel = select(name, delta=delta)
+    return circuit_neuron_for_device(sel.params, sel.ambient_k)
+
+
+@lru_cache(maxsize=32)
+def circuit_neuron_for_device(params, ambient_k: float):
+    """The :class:`~vo2neuro.snn.circuit_neuron.CircuitNeuron` of device ``params`` (a
+    :class:`~vo2neuro.device.VO2DeviceParams`) in the network circuit at bath temperature ``ambient_k`` [K] (cached).
+
+    For a preset's parameters at the preset's ambient this is the neuron of :func:`circuit_neuron_for_preset`.
+    """
+    from vo2neuro.snn.circuit_neuron import NETWORK_CIRCUIT, neuron_from_circuit
+
+    return neuron_from_circuit(params, **{**NETWORK_CIRCUIT, "ambient": float(ambient_k)})
 
 
 def neuron_params_for_preset(name: str, *, dt: float | None = None, delta: float | None = None) -> VO2NeuronParams:

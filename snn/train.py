@@ -18,8 +18,14 @@ pixel, earlier for brighter pixels (``snntorch.spikegen.latency``, linear, clipp
 
 Determinism and resume. All randomness (initialisation, shuffling, rate encoding) comes from generators seeded
 by ``seed``; the checkpoint written atomically after every epoch holds model, optimiser, scheduler, epoch,
-history, the RNG states (torch, numpy, python, shuffle generator) and the config, so a run stopped after epoch
-``k`` and resumed ends with the same weights and metrics as an uninterrupted run on the same machine.
+history, the RNG states (torch, numpy, python, shuffle generator), the config and the device the neuron was
+derived from (:mod:`vo2neuro.snn.checkpoint`), so a run stopped after epoch ``k`` and resumed ends with the same
+weights and metrics as an uninterrupted run on the same machine. A run that starts or resumes removes the
+temporary files that a hard kill during an atomic write may have left in its folder.
+
+Device. The neuron is derived from a device circuit (:func:`vo2neuro.snn.presets.circuit_neuron_for_device`): a
+preset (``preset``, ``delta``) or the full parameter fields of a ``--params`` file (``device_params``,
+``ambient_k``), which the checkpoint stores so that it is self-contained.
 """
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ import tempfile  # noqa: F401  (used by the doctest of Trainer)
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -41,13 +47,15 @@ import torch.nn.functional as F
 
 from vo2neuro._io import atomic_write as _atomic_write
 from vo2neuro.units import ParameterError
+from vo2neuro.snn import checkpoint as _ckpt
 from vo2neuro.snn.data import DATASETS, load_dataset
 from vo2neuro.snn.network import VO2MLP
 from vo2neuro.snn.neuron import SURROGATES
 from vo2neuro.snn.params import VO2NeuronParams
 from vo2neuro.snn.presets import neuron_params_for_preset
 
-__all__ = ["ENCODINGS", "SCHEDULES", "TrainConfig", "TrainResult", "Trainer", "train"]
+__all__ = ["ENCODINGS", "SCHEDULES", "DEVICES", "TrainConfig", "TrainResult", "Trainer", "train", "class_counts",
+           "resolve_device", "memory_estimate_bytes"]
 
 ENCODINGS = ("current", "rate", "latency")
 SCHEDULES = ("cosine", "step", "constant")
@@ -56,7 +64,9 @@ CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.json"
 CURVE_NAME = "training_curve.png"
 # Config fields that may differ between a run and its resumption (they do not change the computation).
-_RESUME_FREE = ("out_dir", "data_dir", "progress")
+_RESUME_FREE = ("out_dir", "data_dir", "progress", "device_source")
+#: Files a run writes into ``out_dir`` (their stale atomic-write temporaries are removed when a run starts).
+OUTPUT_NAMES = (CHECKPOINT_NAME, METRICS_NAME, CURVE_NAME)
 
 
 def _choice(name: str, value: str, valid) -> str:
@@ -95,12 +105,21 @@ class TrainConfig:
         Surrogate derivative and slope on the normalised voltage.
     init_gain_input, init_gain_spiking : float
         Initial weight scales (see :mod:`vo2neuro.snn.network`).
-    preset : str
-        Neuron preset (``neuron_params_for_preset``), used when ``neuron`` is None.
+    preset : str or None
+        Device preset the neuron is derived from (``neuron_params_for_preset``), used when ``neuron`` and
+        ``device_params`` are None.
     delta : float or None
         Oxygen-vacancy level replacing the preset's [-] (the neuron is re-derived from that film's circuit).
+    device_params : dict or None
+        Full :class:`~vo2neuro.device.VO2DeviceParams` fields (e.g. of a ``--params`` file, any ``delta``
+        already applied); override ``preset`` and ``delta``.
+    ambient_k : float or None
+        Bath temperature of the neuron's circuit [K] (None: the preset's, or
+        :func:`vo2neuro.device.default_ambient` of ``device_params``).
+    device_source : str or None
+        Provenance of ``device_params`` (``"file:PATH"``); not part of the computation.
     neuron : VO2NeuronParams or None
-        Explicit neuron parameters (SI); override ``preset``.
+        Explicit neuron parameters (SI); override ``preset`` and ``device_params``.
     seed : int
     device : {"cpu", "cuda"}
     threads : int or None
@@ -129,8 +148,11 @@ class TrainConfig:
     slope: float = 2.0
     init_gain_input: float = 2.0
     init_gain_spiking: float = 12.0
-    preset: str = "vo2x"
+    preset: str | None = "vo2x"
     delta: float | None = None
+    device_params: Mapping[str, Any] | None = None
+    ambient_k: float | None = None
+    device_source: str | None = None
     neuron: VO2NeuronParams | None = None
     seed: int = 0
     device: str = "cpu"
@@ -161,12 +183,27 @@ class TrainConfig:
             raise ParameterError(f"weight_decay must be >= 0 [-], got {self.weight_decay!r}")
         if self.neuron is not None and not isinstance(self.neuron, VO2NeuronParams):
             object.__setattr__(self, "neuron", VO2NeuronParams.from_record(self.neuron))
+        if self.device_params is not None:
+            if not isinstance(self.device_params, Mapping):
+                raise ParameterError(f"device_params must be a dict of device fields, got "
+                                     f"{type(self.device_params).__name__}")
+            object.__setattr__(self, "device_params", dict(self.device_params))
+            _device_params(self.device_params)  # validated now, not when training starts
+            if self.delta is not None:
+                raise ParameterError("delta: device_params carry their own vacancy level; apply delta to the "
+                                     "parameters first (vo2neuro.device.select(params_file=..., delta=...))")
+        if self.ambient_k is not None and not (isinstance(self.ambient_k, (int, float)) and
+                                               math.isfinite(self.ambient_k) and self.ambient_k > 0):
+            raise ParameterError(f"ambient_k must be a finite temperature > 0 [K], got {self.ambient_k!r}")
+        if self.neuron is None and self.device_params is None and not self.preset:
+            raise ParameterError("preset: give a device preset, device parameters or a neuron")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``neuron`` as its SI dict)."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["hidden"] = list(self.hidden)
         d["neuron"] = None if self.neuron is None else self.neuron.to_dict()
+        d["device_params"] = None if self.device_params is None else dict(self.device_params)
         return d
 
     @classmethod
@@ -181,22 +218,117 @@ class TrainConfig:
 
 @dataclass(frozen=True, slots=True)
 class TrainResult:
-    """Outcome of :func:`train` (accuracies in [0, 1], times in seconds, paths as strings)."""
+    """Outcome of :func:`train` (accuracies in [0, 1], times in seconds, paths as strings).
+
+    ``train_s`` is the wall time of all epochs [s]; ``train_seconds`` (attribute and JSON key) is its deprecated
+    alias, kept for one release.
+    """
 
     test_accuracy: float
     train_accuracy: float
     epochs: int
-    train_seconds: float
+    train_s: float
     checkpoint: str
     metrics: str
     curve: str
     history: list = field(default_factory=list)
     config: dict = field(default_factory=dict)
     neuron: dict = field(default_factory=dict)
+    device: dict | None = None
+
+    @property
+    def train_seconds(self) -> float:
+        """Deprecated alias of ``train_s`` [s] (one release)."""
+        return self.train_s
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return dataclasses.asdict(self)
+        """JSON-ready dict (with the deprecated ``train_seconds`` alias of ``train_s``)."""
+        return {**dataclasses.asdict(self), "train_seconds": self.train_s}
+
+
+def _device_params(fields: Mapping[str, Any]):
+    """:class:`VO2DeviceParams` of a field dict; every error a one-line ParameterError."""
+    from vo2neuro.device.params import params_from_dict
+
+    try:
+        return params_from_dict(dict(fields))
+    except ParameterError as exc:
+        raise ParameterError(f"device_params: {' '.join(str(exc).split())}") from None
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"device_params: {exc}") from None
+
+
+def resolve_device(config: TrainConfig):
+    """The :class:`~vo2neuro.device.select.DeviceSelection` the neuron of ``config`` is derived from (None for an
+    explicit ``config.neuron``)."""
+    from vo2neuro.device.select import DeviceSelection, default_ambient, select
+
+    if config.neuron is not None:
+        return None
+    if config.device_params is not None:
+        params = _device_params(config.device_params)
+        amb = config.ambient_k if config.ambient_k is not None else default_ambient(params)
+        return DeviceSelection(params, float(amb), config.device_source or f"params:{params.name}")
+    sel = select(config.preset, delta=config.delta)
+    return sel if config.ambient_k is None else sel._replace(ambient_k=float(config.ambient_k))
+
+
+def neuron_for(config: TrainConfig, selection=None) -> VO2NeuronParams:
+    """The network neuron of ``config``: explicit, or derived from the circuit of its device."""
+    from vo2neuro.snn.presets import circuit_neuron_for_device
+
+    if config.neuron is not None:
+        return config.neuron
+    if config.device_params is None and config.ambient_k is None:
+        return neuron_params_for_preset(config.preset, delta=config.delta)
+    sel = selection if selection is not None else resolve_device(config)
+    return circuit_neuron_for_device(sel.params, sel.ambient_k).params
+
+
+def class_counts(model: VO2MLP, x: torch.Tensor, *, encoding: str, steps: int, population: int,
+                 n_classes: int) -> torch.Tensor:
+    """Output spike counts summed over each class population, ``[B, classes]`` [-] (the prediction is the argmax;
+    ties go to the lower class index)."""
+    if encoding == "current":
+        out = model(x, steps=steps)
+    elif encoding == "rate":
+        from snntorch import spikegen
+        out = model(spikegen.rate(x, num_steps=steps))
+    else:
+        from snntorch import spikegen
+        out = model(spikegen.latency(x, num_steps=steps, normalize=True, linear=True, clip=True))
+    return out.sum(0).view(x.shape[0], n_classes, population).sum(-1)
+
+
+#: Bytes the training of one batch keeps per neuron and step (float32 currents, spikes, voltages and their
+#: gradients): an upper estimate, about twice the 18 B measured on CPU (hidden 20000, 25 steps, batch 64).
+_BYTES_PER_NEURON_STEP = 40
+
+
+def memory_estimate_bytes(config: TrainConfig, n_in: int, n_out: int) -> int:
+    """Memory a training run needs, estimated up front [bytes]: float32 weights with their gradient and the two
+    Adam moments, and the activations of one batch over all steps (``_BYTES_PER_NEURON_STEP`` per neuron)."""
+    sizes = [int(n_in), *config.hidden, int(n_out)]
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    acts = config.batch_size * config.steps * (sum(sizes[1:]) + sizes[0])
+    return 4 * 4 * n_params + _BYTES_PER_NEURON_STEP * acts
+
+
+def _memory_limit_bytes() -> int:
+    """Physical memory of this machine [bytes] (a generous 64 GiB when unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 64 * 2**30
+
+
+def check_memory(config: TrainConfig, n_in: int, n_out: int) -> None:
+    """ParameterError naming the estimate when a run cannot fit in this machine's memory."""
+    need, have = memory_estimate_bytes(config, n_in, n_out), _memory_limit_bytes()
+    if need > have:
+        raise ParameterError(f"hidden/steps/batch_size: the run needs about {need / 2**30:.3g} GiB "
+                             f"(layers {[n_in, *config.hidden, n_out]}, {config.steps} steps, batch "
+                             f"{config.batch_size}), more than this machine's {have / 2**30:.3g} GiB [bytes]")
 
 
 def _np_state_to_torch(state) -> dict:
@@ -229,7 +361,8 @@ class Trainer:
         if cfg.device == "cuda" and not torch.cuda.is_available():
             raise ParameterError("device: 'cuda' requested but torch.cuda.is_available() is False; use cpu [-]")
         self.device = torch.device(cfg.device)
-        self.neuron = cfg.neuron if cfg.neuron is not None else neuron_params_for_preset(cfg.preset, delta=cfg.delta)
+        self.device_selection = resolve_device(cfg)
+        self.neuron = neuron_for(cfg, self.device_selection)
         self.out_dir = Path(cfg.out_dir)
         self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
         self.metrics_path = self.out_dir / METRICS_NAME
@@ -240,6 +373,7 @@ class Trainer:
         self.x_train, self.y_train = (t.to(self.device) for t in train_ds.tensors)
         self.x_test, self.y_test = (t.to(self.device) for t in test_ds.tensors)
         self.n_classes = int(torch.max(self.y_train).item()) + 1
+        check_memory(cfg, self.x_train.shape[1], self.n_classes * cfg.population)
         self.model = VO2MLP(self.x_train.shape[1], cfg.hidden, self.n_classes * cfg.population, self.neuron,
                             surrogate=cfg.surrogate, slope=cfg.slope, init_gain_input=cfg.init_gain_input,
                             init_gain_spiking=cfg.init_gain_spiking).to(self.device)
@@ -268,15 +402,8 @@ class Trainer:
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``[B, classes]`` = ``count_scale`` x output spike counts summed over each population."""
         cfg = self.config
-        if cfg.encoding == "current":
-            out = self.model(x, steps=cfg.steps)
-        elif cfg.encoding == "rate":
-            from snntorch import spikegen
-            out = self.model(spikegen.rate(x, num_steps=cfg.steps))
-        else:
-            from snntorch import spikegen
-            out = self.model(spikegen.latency(x, num_steps=cfg.steps, normalize=True, linear=True, clip=True))
-        counts = out.sum(0).view(x.shape[0], self.n_classes, cfg.population).sum(-1)
+        counts = class_counts(self.model, x, encoding=cfg.encoding, steps=cfg.steps, population=cfg.population,
+                              n_classes=self.n_classes)
         return counts * cfg.count_scale
 
     @torch.no_grad()
@@ -291,7 +418,7 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:
         return {
-            "format": 1,
+            "format": _ckpt.FORMAT_VERSION,
             "epoch": self.epoch,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -300,6 +427,8 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "config": self.config.to_dict(),
             "neuron": self.neuron.to_dict(),
+            "sizes": list(self.model.sizes),
+            "device": _ckpt.device_record(self.device_selection),
             "rng": {"torch": torch.get_rng_state(), "numpy": _np_state_to_torch(np.random.get_state()),
                     "python": random.getstate(), "shuffle": self.shuffle.get_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
@@ -312,22 +441,23 @@ class Trainer:
         return self.checkpoint_path
 
     def load_checkpoint(self) -> bool:
-        """Restore from ``checkpoint.pt`` if present; ParameterError if it belongs to a different run."""
+        """Restore from ``checkpoint.pt`` if present (read and checked by :func:`vo2neuro.snn.checkpoint.load`);
+        ParameterError if it is damaged or belongs to a different run."""
         if not self.checkpoint_path.exists():
             return False
         try:
-            ck = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
-        except Exception as exc:  # torch raises assorted types for a damaged file
-            raise ParameterError(f"checkpoint {self.checkpoint_path} cannot be read ({type(exc).__name__}); "
-                                 "delete it or choose another --out") from None
-        mine, theirs = self.config.to_dict(), ck["config"]
+            loaded = _ckpt.load(self.checkpoint_path, map_location=self.device)
+        except ParameterError as exc:
+            raise ParameterError(f"{exc}; delete it or choose another --out") from None
+        ck = loaded.state
+        mine, theirs = self.config.to_dict(), loaded.config.to_dict()
         diff = [k for k in mine if k not in _RESUME_FREE and mine[k] != theirs.get(k)]
-        if not self.neuron.matches(ck["neuron"]):
+        if not self.neuron.matches(loaded.neuron):
             diff.append("neuron parameters")
         if diff:
             raise ParameterError(f"checkpoint {self.checkpoint_path} was written with different settings "
                                  f"({', '.join(diff)}); use the same settings or another --out")
-        self.model.load_state_dict(ck["model"])
+        self.model.load_state_dict(dict(loaded.weights))
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
         self.epoch, self.history, self.train_seconds = ck["epoch"], ck["history"], ck["train_seconds"]
@@ -371,7 +501,8 @@ class Trainer:
         test_acc = self.evaluate(self.x_test, self.y_test)
         self.train_seconds += seconds
         row = {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
-               "test_accuracy": test_acc, "lr": self.optimizer.param_groups[0]["lr"], "epoch_seconds": seconds}
+               "test_accuracy": test_acc, "lr": self.optimizer.param_groups[0]["lr"], "epoch_s": seconds,
+                   "epoch_seconds": seconds}  # deprecated alias of epoch_s (one release)
         self.history.append(row)
         return row
 
@@ -388,8 +519,9 @@ class Trainer:
 
     def _fit(self, resume: bool) -> TrainResult:
         cfg = self.config
-        if resume and not self.load_checkpoint():
+        if resume and not self.load_checkpoint() and cfg.progress:
             print(f"vo2neuro: no checkpoint at {self.checkpoint_path}; starting from epoch 0", file=sys.stderr)
+        self.remove_stale_temp_files()
         while self.epoch < cfg.epochs:
             row = self.train_epoch()
             self.save_checkpoint()
@@ -397,16 +529,27 @@ class Trainer:
             if cfg.progress:
                 print(f"epoch {row['epoch']}/{cfg.epochs}: loss {row['train_loss']:.4f}, "
                       f"train {row['train_accuracy']:.4f}, test {row['test_accuracy']:.4f}, "
-                      f"{row['epoch_seconds']:.1f} s", file=sys.stderr)
+                      f"{row['epoch_s']:.1f} s", file=sys.stderr)
         if not self.history:
             raise ParameterError("epochs must be >= 1 [-]")
         plot_training_curve(self.history, self.curve_path)
         last = self.history[-1]
         return TrainResult(test_accuracy=last["test_accuracy"], train_accuracy=last["train_accuracy"],
-                           epochs=self.epoch, train_seconds=self.train_seconds,
+                           epochs=self.epoch, train_s=self.train_seconds,
                            checkpoint=str(self.checkpoint_path), metrics=str(self.metrics_path),
                            curve=str(self.curve_path), history=list(self.history), config=cfg.to_dict(),
-                           neuron=self.neuron.to_dict())
+                           neuron=self.neuron.to_dict(), device=_ckpt.device_record(self.device_selection))
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete the temporaries of this run's outputs that a hard kill during an atomic write left in
+        ``out_dir`` (``.checkpoint.pt.<8 chars>.tmp`` and the like; nothing else is touched); returns them."""
+        stale = _ckpt.stale_temp_files(self.out_dir, OUTPUT_NAMES)
+        for f in stale:
+            try:
+                f.unlink()
+            except FileNotFoundError:
+                pass
+        return stale
 
 
 def plot_training_curve(history: list[dict[str, float]], path: str | os.PathLike) -> Path:
@@ -427,11 +570,10 @@ def plot_training_curve(history: list[dict[str, float]], path: str | os.PathLike
     ax2.legend()
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        _atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    finally:
+        plt.close(fig)
     return path
 
 

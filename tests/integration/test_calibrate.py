@@ -281,3 +281,25 @@ def test_result_parameter_file_loads(tmp_path, vin_fit):
     doc = json.loads(p.read_text())
     dev = params_from_dict(doc["device"])
     assert dev.S_e == vin_fit.device.S_e and doc["circuit"]["capacitance"] == vin_fit.circuit["capacitance"]
+
+
+def test_ambient_defaults_to_the_presets(tmp_path, capsys):
+    """zhang2024 is measured at 325 K (its registry entry): without --ambient the I-V fit runs at 325 K. Data from
+    the steady state V^2 = S_e (T - T_0) R(T) of a device with R_0 x 1.3 at T_0 = 325 K (heating branch below the
+    threshold): the fit at 325 K recovers R_0 exactly; at 300 K it could not (the curve shifts by 25 K)."""
+    base = get_parameters("zhang2024")
+    true = dataclasses.replace(base, R_0=1.3 * base.R_0)
+    T = np.linspace(326.0, 332.0, 12)
+    R = resistance_at(true, T, branch="heating")
+    V = np.sqrt(true.S_e * (T - 325.0) * R)
+    assert np.all(np.diff(V) > 0)   # below the threshold (the maximum of V)
+    f = tmp_path / "iv.csv"
+    f.write_text("I_A,V_V\n" + "\n".join(f"{v / r:.17g},{v:.17g}" for v, r in zip(V, R)) + "\n")
+    out_file = tmp_path / "fit.json"
+    rc, out, err = _run(["calibrate", "--data", str(f), "--preset", "zhang2024", "--fit", "R_0", "--starts", "1",
+                         "--json", "--quiet", "-o", str(out_file)], capsys)
+    assert rc == 0, err
+    rec = json.loads(out)
+    assert rec["ambient_k"] == 325.0
+    assert rec["values"]["R_0"] == pytest.approx(true.R_0, rel=1e-3)
+    assert json.loads(out_file.read_text())["calibration"]["ambient_k"] == 325.0

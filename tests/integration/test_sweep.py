@@ -175,3 +175,61 @@ def test_electrothermal_chunk_in_one_call_matches_direct_runs(tmp_path):
             assert float(ds["frequency_hz"].sel(v_in=v, delta=d)) == float(ref.frequency_hz[0])
             n_osc += bool(ref.oscillating[0])
     assert n_osc >= 2   # the comparison covers oscillating points, not only zeros
+
+
+def test_one_impossible_value_fails_only_its_point(tmp_path):
+    """ambient = 450 K lies above the vo2 set's T_max = 400 K: only the points at 450 K fail (NaN and the reason);
+    the points that shared their kernel call are evaluated and equal direct single-point simulations."""
+    from vo2neuro.circuits.simulate import simulate
+
+    cfg = config_from_dict({"sweep": {
+        "circuit": "pearson_anson", "preset": "vo2", "metrics": ["frequency_hz", "n_spikes"], "chunk_size": 100,
+        "grid": {"delta": [0.0, 0.01], "ambient": [300.0, 450.0, 305.0]},
+        "fixed": {"v_in": 21.0, "r_load": 12e3, "capacitance": 145.35e-12, "duration": 20e-6}}})
+    res = run_sweep(cfg, tmp_path / "one.zarr", workers=0, progress=False)
+    ds = xr.open_zarr(tmp_path / "one.zarr").load()
+    assert res.n_chunks == 1 and res.n_failed == 2
+    assert ds["status"].values.tolist() == [[0, 1, 0], [0, 1, 0]]
+    assert all("ambient" in str(r) and "T_max" in str(r) for r in ds["reason"].sel(ambient=450.0).values)
+    assert np.all(np.isnan(ds["frequency_hz"].sel(ambient=450.0).values))
+    spikes = 0
+    for d in (0.0, 0.01):
+        for a in (300.0, 305.0):
+            ref = simulate(get_parameters("vo2", delta=d), v_in=21.0, r_load=12e3, capacitance=145.35e-12,
+                           ambient=a, duration=20e-6)
+            assert float(ds["frequency_hz"].sel(delta=d, ambient=a)) == float(ref.frequency_hz[0])
+            spikes += int(ref.n_spikes[0])
+    assert spikes > 0   # the comparison covers spiking points, not only zeros
+
+
+def test_one_impossible_value_with_automatic_durations(tmp_path):
+    # one device, durations from the circuit: the group's call fails, its good points run one by one
+    from vo2neuro.circuits.analysis import auto_duration
+    from vo2neuro.circuits.simulate import simulate
+
+    cfg = config_from_dict({"sweep": {
+        "circuit": "pearson_anson", "preset": "zhang2024", "metrics": ["frequency_hz"],
+        "grid": {"ambient": [325.0, 401.0]},
+        "fixed": {"v_in": 12.0, "r_load": 12e3, "capacitance": 145.35e-12}}})
+    run_sweep(cfg, tmp_path / "auto.zarr", workers=0, progress=False)
+    ds = xr.open_zarr(tmp_path / "auto.zarr").load()
+    assert ds["status"].values.tolist() == [0, 1]
+    dev = get_parameters("zhang2024")
+    dur = auto_duration(dev, drive="voltage", source=12.0, r_load=12e3, capacitance=145.35e-12, ambient=325.0)
+    ref = simulate(dev, v_in=12.0, r_load=12e3, capacitance=145.35e-12, ambient=325.0, duration=dur)
+    assert float(ds["frequency_hz"].values[0]) == float(ref.frequency_hz[0]) > 0
+
+
+@pytest.mark.parametrize("sweep,needle", [
+    ({"circuit": "device", "metrics": ["v_th_v"], "grid": {"delta": [0.0]}, "chunk_sise": 4},
+     "did you mean 'chunk_size'"),
+    ({"circuit": "device", "metrics": ["v_th_v"], "grid": {"delta": [0.0]}, "fixd": {"ambient": 300.0}},
+     r"did you mean \[sweep.fixed\]"),
+    ({"circuit": "device", "metrics": ["v_th_v"], "grid": {"delta": "0.0"}}, "list of numbers"),
+    ({"circuit": "device", "metrics": ["v_th_v"], "grid": {"delta": [0.0]}, "chunk_size": "4"}, "whole number"),
+    ({"circuit": "device", "metrics": ["v_th_v"], "grid": {"delta": {"start": 0.0, "stop": 0.1, "num": 10**12}}},
+     "GiB"),
+])
+def test_schema_errors(sweep, needle):
+    with pytest.raises(ParameterError, match=needle):
+        config_from_dict({"sweep": sweep})

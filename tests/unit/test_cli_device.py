@@ -57,6 +57,22 @@ def test_params_file_and_delta(capsys, tmp_path):
     assert ref == 0 and json.loads(out)["v_th_v"] == pytest.approx(d_ref["v_th_v"], rel=1e-9)
 
 
+def test_sweep_steps_take_engineering_suffixes(capsys, tmp_path):
+    code, out, _ = _run(capsys, "device", "sweep", "--preset", "vo2", "--v-max", "5", "--steps", "1k", "--json",
+                        "--csv", str(tmp_path / "sw.csv"))
+    assert code == 0 and json.loads(out)["r_series_ohm"] == 5e3
+    rows = [ln for ln in (tmp_path / "sw.csv").read_text().splitlines() if ln and not ln.startswith("#")]
+    assert len(rows) == 1 + 1000   # header + one row per step
+
+
+def test_unwritable_csv_refused_before_the_data_is_printed(capsys, tmp_path):
+    (tmp_path / "blocker").write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        main(["device", "iv", "--preset", "vo2", "--json", "--csv", str(tmp_path / "blocker" / "iv.csv")])
+    out = capsys.readouterr()
+    assert exc.value.code == 2 and out.out == "" and "csv" in out.err
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["device", "iv", "--preset", "nosuch"], "vo2x"),
     (["device", "iv", "--preset", "vo2", "--delta", "0.5"], "delta"),
@@ -67,6 +83,8 @@ def test_params_file_and_delta(capsys, tmp_path):
     (["device", "iv", "--preset", "vo2", "--ambient", "500"], "ambient"),
     (["device", "sweep", "--preset", "vo2", "--v-max", "0"], "v_max"),
     (["device", "rt"], "preset"),
+    (["device", "sweep", "--preset", "vo2", "--v-max", "5", "--steps", "2.5k5"], "steps"),
+    (["device", "iv", "--preset", "vo2", "--plot", "iv.jpg"], ".png"),
 ])
 def test_bad_input_one_line_exit_2(capsys, argv, needle):
     try:

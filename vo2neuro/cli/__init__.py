@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -53,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"vo2neuro: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`vo2neuro ... | head`): not an error of ours; keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         # a file the user named went away, filled the disk or lost its permission while the command ran: the
         # environment, not a bug, so one line rather than a traceback (inputs and outputs are checked up front)

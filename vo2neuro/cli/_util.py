@@ -6,12 +6,12 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from vo2neuro._io import dumps, write_csv
 from vo2neuro.units import ParameterError, parse_count, parse_si
 
-__all__ = ["si_type", "int_type", "out_file", "out_dir", "in_file", "check_output_file", "check_output_dir",
+__all__ = ["si_type", "int_type", "out_file", "out_dir", "in_file", "in_dir", "choice_type", "check_output_file", "check_output_dir",
            "add_device_args", "select_device", "resolve_device", "emit", "write_table"]
 
 
@@ -127,6 +127,35 @@ def in_file(option: str) -> Callable[[str], str]:
         return text
 
     convert.__name__ = option
+    return convert
+
+
+def in_dir(option: str) -> Callable[[str], str]:
+    """argparse ``type=`` for an input folder that must exist and be readable."""
+
+    def convert(text: str) -> str:
+        p = Path(text).expanduser()
+        if not p.is_dir():
+            what = "is a file, expected a folder" if p.exists() else "folder not found"
+            raise argparse.ArgumentTypeError(f"{option}: {what}: {text} [path]")
+        if not os.access(p, os.R_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"{option}: {text} is not readable [path]")
+        return text
+
+    convert.__name__ = option
+    return convert
+
+
+def choice_type(name: str, valid: Iterable[str]) -> Callable[[str], str]:
+    """argparse ``type=`` for a registry name; the error lists the valid names."""
+    valid = tuple(valid)
+
+    def convert(text: str) -> str:
+        if text not in valid:
+            raise argparse.ArgumentTypeError(f"{name}: unknown value {text!r}; valid: {', '.join(valid)} [-]")
+        return text
+
+    convert.__name__ = name
     return convert
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import sys
 
-from vo2neuro.cli._util import emit, int_type, select_device, si_type
+from vo2neuro.cli._util import emit, in_file, int_type, out_file, select_device, si_type
 from vo2neuro.units import ParameterError, parse_si
 
 __all__ = ["register"]
@@ -33,13 +34,19 @@ def _parse_set(items: list[str] | None, base) -> dict[str, float]:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from vo2neuro.explore.calibrate import calibrate, load_measurements, write_parameter_file
+    from vo2neuro.explore.calibrate import FIT_PARAMETERS, calibrate, load_measurements, write_parameter_file
 
     base, ambient, _ = select_device(args)
     changes = _parse_set(args.set, base)
     if changes:
         base = dataclasses.replace(base, **changes)
     fit = [f.strip() for f in args.fit.split(",") if f.strip()]
+    bad = [f for f in fit if f not in FIT_PARAMETERS]
+    if bad or not fit:
+        close = difflib.get_close_matches(bad[0], list(FIT_PARAMETERS), n=1) if bad else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParameterError(f"fit: {', '.join(bad) or 'nothing'} cannot be fitted{hint}; valid: "
+                             f"{', '.join(FIT_PARAMETERS)}")
     kind, cols = load_measurements(args.data, series=args.series)
 
     def log(msg: str) -> None:
@@ -68,11 +75,11 @@ def _calibrate(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``calibrate`` subcommand."""
     p = sub.add_parser("calibrate", help="fit device/circuit parameters to measured R-T, I-V or frequency data")
-    p.add_argument("--data", required=True, metavar="FILE.csv",
+    p.add_argument("--data", required=True, metavar="FILE.csv", type=in_file("data"),
                    help="measurements: frequency_hz,v_in_v,r_load_ohm | T_K,R_ohm[,branch] | I_A,V_V")
     p.add_argument("--series", help="fit only the rows whose `series` column equals this")
     p.add_argument("--preset", help="starting parameter set (see `vo2neuro presets`)")
-    p.add_argument("--params", metavar="FILE", help="starting JSON parameter file")
+    p.add_argument("--params", metavar="FILE", type=in_file("params"), help="starting JSON parameter file")
     p.add_argument("--fit", required=True, metavar="A,B,...",
                    help="parameters to fit: R_0, Ea_over_k, R_m, C_th, S_e, T_c, w, beta, capacitance")
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
@@ -89,5 +96,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="model evaluations per start (default 60)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the calibrated parameter file (JSON)")
+    p.add_argument("-o", "--output", metavar="FILE.json", type=out_file("output", suffixes=(".json",)),
+                   help="write the calibrated parameter file (JSON)")
     p.set_defaults(func=_calibrate, delta=None)

@@ -12,17 +12,17 @@ import sys
 
 import numpy as np
 
-from vo2neuro.cli._util import add_device_args, emit, int_type, resolve_device, select_device, si_type, write_table
-from vo2neuro.units import ParameterError, parse_si
+from vo2neuro.cli._util import (add_device_args, emit, int_type, out_file, resolve_device, select_device, si_type,
+                                write_table)
+from vo2neuro.units import ParameterError, parse_count, parse_si
 
 __all__ = ["register"]
 
 _MODELS = ("electrothermal", "pwl")
+_NETLIST_SUFFIXES = (".cir", ".sp", ".spice", ".net")
 
 
 def _device(args: argparse.Namespace):
-    if args.model not in _MODELS:
-        raise ParameterError(f"model: unknown device model {args.model!r}; valid: {', '.join(_MODELS)}")
     if args.model == "pwl":
         from vo2neuro.circuits import PWLDeviceParams
 
@@ -40,11 +40,14 @@ def _ambient(args: argparse.Namespace, dev) -> float:
     """``--ambient``, else the device's (device.select: parameter file, preset), else room temperature (PWL)."""
     from vo2neuro.device.select import ROOM_TEMPERATURE_K
 
-    if args.ambient is not None:
-        return args.ambient
-    if args.preset or args.params:
-        return select_device(args).ambient_k
-    return ROOM_TEMPERATURE_K
+    amb = args.ambient
+    if amb is None:
+        amb = select_device(args).ambient_k if args.preset or args.params else ROOM_TEMPERATURE_K
+    if not isinstance(dev, tuple) and hasattr(dev, "T_max") and not dev.T_min <= amb < dev.T_max:
+        # the kernels and the netlist clamp R(T) to this range: outside it the results would be silently wrong
+        raise ParameterError(f"ambient must lie in [T_min, T_max) = [{dev.T_min:g}, {dev.T_max:g}) K of "
+                             f"{dev.name} [K], got {amb:g}")
+    return amb
 
 
 def _circuit(args: argparse.Namespace, sweep: str | None = None) -> dict:
@@ -74,7 +77,7 @@ def _simulate(args: argparse.Namespace) -> int:
                                               capacitance=args.capacitance, ambient=amb)
     res = simulate(dev, **c, capacitance=args.capacitance, ambient=amb, duration=duration, dt=args.dt,
                    variability=Variability(seed=args.seed), record=[0] if args.plot else None,
-                   record_every=_decimation(dev, c, args, duration) if args.plot else 1)
+                   record_every=_decimation(dev, c, args, duration) if args.plot else 1, progress=True)
     rec = res.neuron(0)
     emit(args, rec)
     if args.plot:
@@ -90,6 +93,14 @@ def _decimation(dev, c, args, duration: float) -> int:
     return max(1, int(duration / dt / 20000))
 
 
+def _sweep_type(text: str) -> tuple[str, np.ndarray]:
+    """argparse ``type=`` of ``--sweep``: checked at parse time, before any work."""
+    try:
+        return _parse_sweep(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parse_sweep(text: str) -> tuple[str, np.ndarray]:
     from vo2neuro.circuits import SWEEPS
 
@@ -103,9 +114,7 @@ def _parse_sweep(text: str) -> tuple[str, np.ndarray]:
         raise ParameterError(f"sweep: unknown quantity {name!r}; valid: {', '.join(SWEEPS)}")
     unit = SWEEPS[name]
     a, b = parse_si(start, name=name, unit=unit), parse_si(stop, name=name, unit=unit)
-    n = parse_si(num, name="sweep NUM", unit="1")
-    if n != int(n) or n < 1 or n > 100000:
-        raise ParameterError(f"sweep NUM must be an integer in [1, 100000] [1], got {num!r}")
+    n = parse_count(num, name="sweep NUM", minimum=1, maximum=100_000)
     if a <= 0 or b <= 0 or not (math.isfinite(a) and math.isfinite(b)):
         raise ParameterError(f"sweep: START and STOP must be finite and > 0 [{unit}], got {start!r}:{stop!r}")
     return name, np.linspace(a, b, int(n))
@@ -116,13 +125,18 @@ def _transfer(args: argparse.Namespace) -> int:
     from vo2neuro.circuits.plotting import plot_transfer
 
     dev = _device(args)
-    name, values = _parse_sweep(args.sweep)
+    name, values = args.sweep
+    given = {"v_in": args.v_in, "i_in": args.i_in}
+    for a, b in (("v_in", "i_in"), ("i_in", "v_in")):
+        if name == a and given[b] is not None:
+            raise ParameterError(f"sweep: {a} cannot be swept with --{b.replace('_', '-')} (the "
+                                 f"{'current' if b == 'i_in' else 'voltage'} drive) [{'V' if a == 'v_in' else 'A'}]")
     c = _circuit(args, sweep=name)
     drive = c.pop("drive")
     if name == "v_in" and drive != "voltage" or name == "i_in" and drive != "current":
         raise ParameterError(f"sweep: {name} cannot be swept with the {drive} drive")
     curve = transfer_curve(dev, parameter=name, values=values, drive=drive, capacitance=args.capacitance,
-                           ambient=_ambient(args, dev), duration=args.duration, dt=args.dt, **c)
+                           ambient=_ambient(args, dev), duration=args.duration, dt=args.dt, progress=True, **c)
     emit(args, curve)
     write_table(args.csv, curve, [f"transfer curve f({name}) of the {curve.model} device, {drive} drive; vo2neuro",
                                   f"{name} [{curve.unit}], frequency [Hz], energies [J]"])
@@ -153,8 +167,8 @@ def _netlist(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     add_device_args(p, ambient=True)
-    p.add_argument("--model", default="electrothermal", help=f"device model: {', '.join(_MODELS)} "
-                   "(default electrothermal; pwl needs --r-off --r-on --v-th --v-h)")
+    p.add_argument("--model", default="electrothermal", choices=_MODELS, help="device model (default "
+                   "electrothermal; pwl needs --r-off --r-on --v-th --v-h)")
     p.add_argument("--r-off", type=si_type("r_off", "Ohm", positive=True), help="PWL insulating resistance [Ohm]")
     p.add_argument("--r-on", type=si_type("r_on", "Ohm", positive=True), help="PWL metallic resistance [Ohm]")
     p.add_argument("--v-th", type=si_type("v_th", "V", positive=True), help="PWL threshold voltage [V]")
@@ -180,18 +194,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = nsub.add_parser("simulate", help="simulate one Pearson-Anson oscillator or current-driven neuron")
     _common(s)
     s.add_argument("--seed", type=int_type("seed"), default=0, help="seed of the noise streams (default 0)")
-    s.add_argument("--plot", metavar="FILE", help="write a PNG of V, I and T versus time")
+    s.add_argument("--plot", metavar="FILE.png", type=out_file("plot", suffixes=(".png",)),
+                   help="write a PNG of V, I and T versus time")
     s.set_defaults(func=_simulate)
 
     t = nsub.add_parser("transfer", help="frequency versus v_in, r_load, i_in or capacitance (one batched run)")
     _common(t)
-    t.add_argument("--sweep", required=True, metavar="NAME=START:STOP:NUM",
-                   help="swept quantity: v_in, r_load, i_in or capacitance, e.g. v_in=10:16:25")
-    t.add_argument("--plot", metavar="FILE", help="write a PNG of the transfer curve")
-    t.add_argument("--csv", metavar="FILE", help="write the curve as CSV")
+    t.add_argument("--sweep", required=True, metavar="NAME=START:STOP:NUM", type=_sweep_type,
+                   help="swept quantity: v_in, r_load, i_in or capacitance, e.g. v_in=10:16:25 (NUM <= 100k)")
+    t.add_argument("--plot", metavar="FILE.png", type=out_file("plot", suffixes=(".png",)),
+                   help="write a PNG of the transfer curve")
+    t.add_argument("--csv", metavar="FILE.csv", type=out_file("csv", suffixes=(".csv",)),
+                   help="write the curve as CSV")
     t.set_defaults(func=_transfer)
 
     n = nsub.add_parser("netlist", help="write an ngspice netlist of the circuit")
     _common(n)
-    n.add_argument("-o", "--output", required=True, metavar="FILE.cir", help="netlist file to write")
+    n.add_argument("-o", "--output", required=True, metavar="FILE.cir",
+                   type=out_file("output", suffixes=_NETLIST_SUFFIXES), help="netlist file to write")
     n.set_defaults(func=_netlist)

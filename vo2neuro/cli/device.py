@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vo2neuro.cli._util import add_device_args, emit, resolve_device, select_device, si_type, write_table
+from vo2neuro.cli._util import (add_device_args, emit, int_type, out_file, resolve_device, select_device, si_type,
+                                write_table)
 from vo2neuro._io import dumps
+from vo2neuro.units import ParameterError
 
 __all__ = ["register"]
 
@@ -61,9 +63,15 @@ def _iv(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from vo2neuro.circuits.simulate import DEVICE_SWEEP_BYTES_PER_STEP, memory_budget_bytes
     from vo2neuro.device import voltage_sweep
 
     params, ambient, _ = select_device(args)
+    need = float(args.steps) * DEVICE_SWEEP_BYTES_PER_STEP
+    if need > memory_budget_bytes():
+        raise ParameterError(f"steps: {args.steps:.3g} steps need ~{need / 2**30:.3g} GiB "
+                             f"({DEVICE_SWEEP_BYTES_PER_STEP} B per step), more than the budget of "
+                             f"{memory_budget_bytes() / 2**30:.3g} GiB; lower --steps [1]")
     sw = voltage_sweep(params, v_max=args.v_max, r_series=args.r_series, ambient=ambient,
                        sweep_time=args.sweep_time, n_steps=args.steps)
     emit(args, sw)
@@ -78,14 +86,15 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _outputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--plot", metavar="FILE", help="write a PNG figure")
-    p.add_argument("--csv", metavar="FILE", help="write the curves as CSV")
+    p.add_argument("--plot", metavar="FILE.png", type=out_file("plot", suffixes=(".png",)), help="write a PNG figure")
+    p.add_argument("--csv", metavar="FILE.csv", type=out_file("csv", suffixes=(".csv",)),
+                   help="write the curves as CSV")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``presets`` and ``device`` to the top-level subcommands."""
     p = sub.add_parser("presets", help="list the device parameter sets with their citations")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(func=_presets)
 
     dev = sub.add_parser("device", help="device characterisation (R-T loop, I-V, voltage sweep)")
@@ -114,6 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="series resistor [Ohm] (default 5k)")
     sw.add_argument("--sweep-time", type=si_type("sweep_time", "s", positive=True), default=200e-6,
                     help="duration of the up-down sweep [s] (default 200u)")
-    sw.add_argument("--steps", type=int, default=200_000, help="time steps (default 200000)")
+    sw.add_argument("--steps", type=int_type("steps", minimum=100), default=200_000,
+                    help="time steps (default 200k; the memory they need is checked before the run)")
     _outputs(sw)
     sw.set_defaults(func=_sweep)

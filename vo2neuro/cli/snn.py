@@ -1,66 +1,117 @@
 """``vo2neuro train`` and ``vo2neuro hw-eval``: the BP-SNN trainer and hardware-level inference (``vo2neuro.snn``).
 
-``register(subparsers)`` adds the subcommand; the handler returns an exit code, prints JSON (with ``--json``) or a
-one-line summary to stdout and progress to stderr, and raises :class:`~vo2neuro.units.ParameterError` for bad
-input (``vo2neuro.cli.main`` prints it on one line and exits 2). torch is imported only when the command runs.
+``register(subparsers)`` adds the subcommands; every option is typed through :mod:`vo2neuro.cli._util` (or a
+registry whose error lists the valid names), so bad input is refused at parse time, before any work. The handlers
+resolve the device (:func:`vo2neuro.cli._util.select_device`), print JSON (``--json``) or a summary to stdout and
+progress to stderr, and raise :class:`~vo2neuro.units.ParameterError` for input that only the library can judge
+(``vo2neuro.cli.main`` prints it on one line and exits 2). torch is imported only when a command runs.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro.cli._util import si_type
-from vo2neuro.units import ParameterError, parse_si
+from vo2neuro.cli._util import (add_device_args, check_output_dir, choice_type, in_dir, in_file, int_type, out_dir,
+                                select_device, si_type)
+from vo2neuro.units import ParameterError
 
-__all__ = ["register", "cmd_train", "cmd_hw_eval"]
+__all__ = ["register", "cmd_train", "cmd_hw_eval", "device_selection", "DEFAULT_PRESET"]
+
+#: Device of ``train`` when neither --preset nor --params is given.
+DEFAULT_PRESET = "vo2x"
+# The registries' names, spelled out so that building the parser does not import torch (vo2neuro.snn does);
+# tests/unit/snn/test_cli_snn.py checks them against vo2neuro.snn.data.DATASETS and vo2neuro.snn.train.
+_DATASETS = ("digits", "mnist")
+_ENCODINGS = ("current", "rate", "latency")
+_DEVICES = ("cpu", "cuda")
 
 
-def _int(name: str, text: str, minimum: int | None = 1) -> int:
-    """Parse an integer option (in the handler, so that errors are ParameterError, not argparse exits)."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise ParameterError(f"--{name}: cannot read {text!r} as an integer [-]") from None
-    if minimum is not None and v < minimum:
-        raise ParameterError(f"--{name} must be >= {minimum} [-], got {v}")
-    return v
+def _help(p: argparse.ArgumentParser, option: str, text: str) -> None:
+    """Replace the help of an option added by a shared helper (to state this command's default)."""
+    for action in p._actions:
+        if option in action.option_strings:
+            action.help = text
+            return
+    raise KeyError(option)
+
+
+def device_selection(args: argparse.Namespace, default_preset: str | None = DEFAULT_PRESET):
+    """``--preset/--delta/--params`` resolved (``default_preset`` when neither --preset nor --params is given)."""
+    if args.preset is None and args.params is None and default_preset is not None:
+        args = argparse.Namespace(**{**vars(args), "preset": default_preset})
+    return select_device(args)
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    """Add ``train`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
+    """Add ``train`` and ``hw-eval`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
     p = subparsers.add_parser(
         "train", help="train a BP-SNN of VO2 oscillator neurons",
         description="Train a fully connected SNN of VO2 relaxation-oscillator neurons with surrogate gradients. "
-                    "Writes checkpoint.pt, metrics.json and training_curve.png to --out.")
-    p.add_argument("--dataset", default="digits", help="digits (bundled, default) or mnist")
-    p.add_argument("--preset", default="vo2x",
-                   help="device preset; the neuron is derived from its circuit (vo2neuro.snn.circuit_neuron)")
-    p.add_argument("--epochs", default=None)
-    p.add_argument("--hidden", action="append", default=None,
-                   help="hidden layer width; repeat for more layers")
-    p.add_argument("--steps", default=None, help="time steps T per sample")
-    p.add_argument("--batch-size", default=None)
-    p.add_argument("--lr", default=None, help="peak Adam learning rate")
-    p.add_argument("--encoding", default=None, help="current (default), rate or latency")
-    p.add_argument("--out", default=None, help="output folder (default output/snn-<dataset>)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
-    p.add_argument("--seed", default=None)
-    p.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+                    "The neuron is derived from the circuit of a device (--preset or --params). Writes "
+                    "checkpoint.pt, metrics.json and training_curve.png to --out.")
+    p.add_argument("--dataset", type=choice_type("dataset", _DATASETS), default="digits",
+                   help="digits (bundled 8x8, default) or mnist")
+    add_device_args(p)
+    _help(p, "--preset", f"device preset the neuron is derived from (default {DEFAULT_PRESET}; see `vo2neuro "
+                         "presets`)")
+    _help(p, "--delta", "oxygen-vacancy level x of VO2-x [-] replacing the device's (default: the device's own)")
+    _help(p, "--params", "JSON device parameter file (e.g. from `vo2neuro calibrate -o`) instead of --preset; its "
+                         "fields and bath temperature are stored in the checkpoint (default: none)")
+    p.add_argument("--epochs", type=int_type("epochs", minimum=1), default=None, help="training epochs [-] "
+                   "(default 20)")
+    p.add_argument("--hidden", type=int_type("hidden", minimum=1), action="append", default=None,
+                   help="hidden layer width [neurons]; repeat for more layers (default one layer of 256)")
+    p.add_argument("--steps", type=int_type("steps", minimum=1), default=None,
+                   help="time steps T per sample [-] (default 25; the sample lasts T x the neuron's dt)")
+    p.add_argument("--batch-size", type=int_type("batch_size", minimum=1), default=None,
+                   help="samples per optimiser step [-] (default 64)")
+    p.add_argument("--lr", type=si_type("lr", "1", positive=True), default=None,
+                   help="peak Adam learning rate [-] (weights in rheobase units; default 10m = 0.01, cosine schedule)")
+    p.add_argument("--encoding", type=choice_type("encoding", _ENCODINGS), default=None,
+                   help="input coding: current (constant current, default), rate or latency")
+    p.add_argument("--out", type=out_dir("out"), default=None, help="output folder (default output/snn-<dataset>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from <out>/checkpoint.pt (default: start afresh, overwriting it)")
+    p.add_argument("--seed", type=int_type("seed", minimum=0), default=None,
+                   help="seed of initialisation, shuffling and coding [-] (default 0)")
+    p.add_argument("--data-dir", type=in_dir("data-dir"), default=None,
+                   help="MNIST folder (default $VO2NEURO_DATA, then the download cache)")
+    p.add_argument("--device", type=choice_type("device", _DEVICES), default="cpu",
+                   help="torch device: cpu (default) or cuda")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (default: one summary line)")
     p.set_defaults(func=cmd_train)
 
-    h = subparsers.add_parser("hw-eval", help="run a trained network at circuit level (every neuron a VO2 circuit)")
-    h.add_argument("--checkpoint", required=True, help="checkpoint.pt written by `vo2neuro train`")
-    h.add_argument("--n-images", default="200", help="test images (default 200)")
+    h = subparsers.add_parser(
+        "hw-eval", help="run a trained network at circuit level (every neuron a VO2 circuit)",
+        description="Run the test images through a trained checkpoint with every neuron a simulated VO2 circuit. "
+                    "Reads exactly the file given. By default the network runs on the device it was trained on; "
+                    "--preset/--params run it on another device (its neuron re-derived). Progress goes to stderr "
+                    "(also with --json) unless --quiet.")
+    h.add_argument("--checkpoint", required=True, type=in_file("checkpoint"),
+                   help="checkpoint written by `vo2neuro train` (any file name, e.g. a copy best.pt; required)")
+    add_device_args(h)
+    _help(h, "--preset", "run on this device preset instead of the checkpoint's own (default: the checkpoint's "
+                         "device)")
+    _help(h, "--delta", "oxygen-vacancy level x of VO2-x [-] of the device given by --preset/--params "
+                        "(default: that device's own)")
+    _help(h, "--params", "run on the device of this JSON parameter file instead of the checkpoint's own "
+                         "(default: the checkpoint's device)")
+    h.add_argument("--n-images", type=int_type("n_images", minimum=1), default=200,
+                   help="first test images to run [-] (default 200; at most the test set)")
     h.add_argument("--d2d-sigma", type=si_type("d2d_sigma", "1", nonneg=True), default=0.05,
-                   help="relative device-to-device spread (default 0.05)")
+                   help="relative device-to-device spread [-] (default 0.05)")
     h.add_argument("--c2c-sigma", type=si_type("c2c_sigma", "1", nonneg=True), default=0.0,
-                   help="relative cycle-to-cycle spread (default 0)")
-    h.add_argument("--dt", type=si_type("dt", "s", positive=True), default=20e-9, help="circuit time step [s]")
-    h.add_argument("--seed", default="0")
-    h.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
-    h.add_argument("--json", action="store_true")
+                   help="relative cycle-to-cycle spread [-] (default 0)")
+    h.add_argument("--dt", type=si_type("dt", "s", positive=True), default=20e-9,
+                   help="circuit time step [s] (default 20n; at most a quarter of the neuron's fastest time scale)")
+    h.add_argument("--seed", type=int_type("seed", minimum=0), default=0,
+                   help="seed of the device draws [-] (default 0)")
+    h.add_argument("--data-dir", type=in_dir("data-dir"), default=None,
+                   help="MNIST folder (default: the checkpoint's, then $VO2NEURO_DATA)")
+    h.add_argument("--json", action="store_true", help="print the result as JSON (default: key: value lines)")
+    h.add_argument("--quiet", action="store_true",
+                   help="no progress bar or notes on stderr (default: shown, also with --json)")
     h.set_defaults(func=cmd_hw_eval)
 
     return p
@@ -70,9 +121,21 @@ def cmd_hw_eval(args) -> int:
     """Handler of ``vo2neuro hw-eval``."""
     from vo2neuro.snn.hardware import hw_eval
 
-    res = hw_eval(args.checkpoint, n_images=_int("n-images", args.n_images), d2d_sigma=args.d2d_sigma,
-                  c2c_sigma=args.c2c_sigma, seed=_int("seed", args.seed, minimum=0), dt_circuit=args.dt,
-                  data_dir=args.data_dir, progress=not args.json)
+    override = None if args.preset is None and args.params is None else device_selection(args, None)
+    if override is None and args.delta is not None:
+        raise ParameterError("delta: give --preset or --params with --delta (the checkpoint's own device keeps its "
+                             "vacancy level)")
+    res = hw_eval(args.checkpoint, n_images=args.n_images, d2d_sigma=args.d2d_sigma, c2c_sigma=args.c2c_sigma,
+                  seed=args.seed, dt_circuit=args.dt, data_dir=args.data_dir, progress=not args.quiet,
+                  device=override)
+    if not args.quiet:
+        if res.device_override:
+            print(f"hw-eval: network trained on {res.trained_device_source} run on {res.device_source} "
+                  f"(neuron re-derived there)", file=sys.stderr)
+        if res.n_images < args.n_images:
+            print(f"hw-eval: the test set has {res.n_images} images; evaluated all of them", file=sys.stderr)
+        if res.diagnosis:
+            print(f"hw-eval: {res.diagnosis}", file=sys.stderr)
     if args.json:
         print(_dumps(res.to_dict()))
     else:
@@ -84,35 +147,36 @@ def cmd_hw_eval(args) -> int:
 def _config(args):
     from vo2neuro.snn.train import TrainConfig
 
-    kw = {"dataset": args.dataset, "preset": args.preset, "device": args.device,
-          "out_dir": args.out or f"output/snn-{args.dataset}", "data_dir": args.data_dir}
-    for name, value in (("epochs", args.epochs), ("steps", args.steps), ("batch_size", args.batch_size)):
-        if value is not None:
-            kw[name] = _int(name.replace("_", "-"), value)
-    if args.seed is not None:
-        kw["seed"] = _int("seed", args.seed, minimum=0)
-    if args.encoding is not None:
-        kw["encoding"] = args.encoding
+    sel = device_selection(args)
+    out = args.out or f"output/snn-{args.dataset}"
+    check_output_dir(out, "out")
+    kw = {"dataset": args.dataset, "device": args.device, "out_dir": out, "data_dir": args.data_dir}
+    if args.params is not None:
+        kw.update(preset=None, device_params=sel.params.to_dict(), ambient_k=sel.ambient_k, device_source=sel.source)
+    else:
+        kw.update(preset=args.preset or DEFAULT_PRESET, delta=args.delta)
+    for name in ("epochs", "steps", "batch_size", "seed", "encoding", "lr"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
     if args.hidden:
-        kw["hidden"] = tuple(_int("hidden", h) for h in args.hidden)
-    if args.lr is not None:
-        kw["lr"] = parse_si(args.lr, name="--lr")
+        kw["hidden"] = tuple(args.hidden)
     return TrainConfig(**kw)
 
 
 def cmd_train(args) -> int:
     """Handler of ``vo2neuro train``: returns 0; ParameterError on bad input."""
-    cfg = _config(args)          # validates every choice before torch work starts
+    cfg = _config(args)          # validates every choice and the device before torch work starts
     from vo2neuro.snn.train import train
 
     result = train(cfg, resume=args.resume)
     if args.json:
         d = result.to_dict()
         out = {"test_accuracy": d["test_accuracy"], "train_accuracy": d["train_accuracy"], "epochs": d["epochs"],
-               "train_seconds": d["train_seconds"], "checkpoint": d["checkpoint"], "metrics": d["metrics"],
-               "curve": d["curve"], "config": d["config"], "neuron": d["neuron"]}
+               "train_s": d["train_s"], "train_seconds": d["train_s"],  # deprecated alias (one release)
+               "checkpoint": d["checkpoint"], "metrics": d["metrics"],
+               "curve": d["curve"], "config": d["config"], "neuron": d["neuron"], "device": d["device"]}
         print(_dumps(out))
     else:
         print(f"test_accuracy {result.test_accuracy:.4f}  epochs {result.epochs}  "
-              f"train_seconds {result.train_seconds:.1f}  checkpoint {result.checkpoint}")
+              f"train_s {result.train_s:.1f}  checkpoint {result.checkpoint}")
     return 0

@@ -1,30 +1,98 @@
-"""Command-line wiring of ``vo2neuro zoo``: ``list``, ``ops`` and ``energy``.
+"""Command-line wiring of ``vo2neuro zoo``: ``list``, ``ops``, ``energy`` and ``convert``.
 
-``register(subparsers)`` adds the ``zoo`` group to the main parser (``vo2neuro/cli.py``); each handler is
-``(args) -> int`` set with ``set_defaults(func=...)``. Numbers and JSON go to stdout, bad input raises
-:class:`vo2neuro.units.ParameterError` (printed on one line by the main CLI, exit 2). torch is imported only by the
-handlers that count operations.
+``register(subparsers)`` adds the ``zoo`` group to the main parser (``vo2neuro/cli/__init__.py``); each handler is
+``(args) -> int`` set with ``set_defaults(func=...)``. Numbers and JSON go to stdout. Every option is checked when
+the command line is parsed (model names against the registry, counts, energies, rates, paths), before any work and
+before anything is written; bad input ends as one line on stderr and exit code 2 (argparse errors, or
+:class:`vo2neuro.units.ParameterError` printed by the main CLI). torch is imported only by the handlers that
+count operations or convert networks.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Callable
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro.units import ParameterError, parse_si
+from vo2neuro.cli._util import in_dir, int_type, out_dir, out_file, si_type
+from vo2neuro.units import ParameterError
 
-__all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy"]
+__all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy", "cmd_convert"]
+
+_CONFIGS = ("paper", "small")  # vo2neuro.ml_zoo.registry.CONFIGS (checked by tests/unit/ml_zoo/test_cli_zoo.py)
+_DATASETS = ("digits", "mnist")
+_NEURONS = ("if", "vo2")
+_RATE_UNIT = "spikes/neuron/step"
 
 
-def _check_names(names: list[str]) -> None:
-    from vo2neuro.ml_zoo import list_models
+# ---------------------------------------------------------------------------------------------- argument types
+def _model_name(text: str) -> str:
+    """argparse ``type=``: a registry name; the error lists the valid ones."""
+    from vo2neuro.ml_zoo.registry import list_models
 
     valid = list_models()
-    for n in names:
-        if n not in valid:
-            raise ParameterError(f"model: unknown model {n!r}; valid: {', '.join(valid)} [-]")
+    if text not in valid:
+        raise argparse.ArgumentTypeError(f"model: unknown model {text!r}; valid: {', '.join(valid)} [-]")
+    return text
 
 
+def _convertible_name(text: str) -> str:
+    """argparse ``type=``: a registry name whose entry converts to a rate-coded SNN (``zoo list``: convertible)."""
+    from vo2neuro.ml_zoo.registry import get_spec, list_models
+
+    _model_name(text)
+    convertible = [n for n in list_models() if get_spec(n).convertible]
+    if text not in convertible:
+        raise argparse.ArgumentTypeError(f"model: {text!r} is not convertible by rate coding; convertible: "
+                                         f"{', '.join(convertible)} (see `zoo list`) [-]")
+    return text
+
+
+def _preset_name(option: str) -> Callable[[str], str]:
+    """argparse ``type=``: a device preset; the error lists the valid ones."""
+
+    def convert(text: str) -> str:
+        from vo2neuro.device.parameter_sets import preset_names
+
+        if text not in preset_names():
+            raise argparse.ArgumentTypeError(f"{option}: unknown parameter set {text!r}; "
+                                             f"valid: {', '.join(preset_names())} [-]")
+        return text
+
+    convert.__name__ = option
+    return convert
+
+
+def _firing_rate(text: str) -> float:
+    """argparse ``type=``: spikes per neuron per time step, in [0, 1] (a neuron fires at most once per step)."""
+    v = si_type("firing-rate", _RATE_UNIT, nonneg=True)(text)
+    from vo2neuro.ml_zoo.energy import check_firing_rate
+
+    try:
+        return check_firing_rate(v, name="firing-rate")
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _spike_energy(text: str) -> str | float:
+    """argparse ``type=``: ``circuit`` or an energy per spike >= 0 [J]."""
+    if text == "circuit":
+        return text
+    try:
+        return si_type("vo2-spike-energy", "J", nonneg=True)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (give an energy per spike or 'circuit')") from None
+
+
+def _percentile(text: str) -> float:
+    """argparse ``type=``: a percentile in (0, 100] [%]."""
+    v = si_type("percentile", "%")(text)
+    if not 0.0 < v <= 100.0:
+        raise argparse.ArgumentTypeError(f"percentile must be in (0, 100] [%], got {text!r}")
+    return v
+
+
+# ---------------------------------------------------------------------------------------------------- handlers
 def cmd_list(args: argparse.Namespace) -> int:
     """``zoo list [--json]``: name, task, conversion flag and citation of every entry."""
     from vo2neuro.ml_zoo import get_spec, list_models
@@ -45,7 +113,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_ops(args: argparse.Namespace) -> int:
     """``zoo ops NAME [--config paper|small] [--json] [--rows]``: parameters and MACs at batch 1 by type."""
-    _check_names([args.name])
     from vo2neuro.ml_zoo.energy import entry_counts
     from vo2neuro.ml_zoo.registry import get_spec
 
@@ -71,31 +138,22 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 def cmd_energy(args: argparse.Namespace) -> int:
     """``zoo energy [NAME ...] [--config] [--json] [--csv] [--plot FILE] [...]``: energy per inference per target."""
-    names = list(args.names) or None
-    if names:
-        _check_names(names)
     from vo2neuro.ml_zoo import energy
 
-    rate = parse_si(args.firing_rate, name="firing-rate", unit="")
-    if rate < 0.0:
-        raise ParameterError(f"firing-rate: must be >= 0 [spikes/step], got {args.firing_rate!r}")
-    if args.timesteps < 1:
-        raise ParameterError(f"timesteps: must be >= 1 [steps], got {args.timesteps}")
-    e_syn = parse_si(args.vo2_synapse_energy, name="vo2-synapse-energy", unit="J")
-    if e_syn < 0:
-        raise ParameterError(f"vo2-synapse-energy: must be >= 0 [J], got {e_syn!r}")
+    names = list(args.names) or None
     if args.vo2_spike_energy == "circuit":
+        if args.vo2_source is not None:
+            raise ParameterError("vo2-source: only used with a numeric --vo2-spike-energy (the simulated neuron "
+                                 "names its own source) [-]")
         # energy per spike of the simulated VO2-x neuron (vo2neuro.circuits), mid-window
-        vo2 = energy.vo2_target_from_circuit(args.vo2_preset, energy_per_synaptic_event_j=e_syn)
+        vo2 = energy.vo2_target_from_circuit(args.vo2_preset, energy_per_synaptic_event_j=args.vo2_synapse_energy)
     else:
-        e_spike = parse_si(args.vo2_spike_energy, name="vo2-spike-energy", unit="J")
-        if e_spike < 0:
-            raise ParameterError(f"vo2-spike-energy: must be >= 0 [J], got {e_spike!r}")
         sources = ({} if args.vo2_source is None
                    else {"spike_source": args.vo2_source, "synapse_source": args.vo2_source})
-        vo2 = energy.VO2Target(energy_per_spike_j=e_spike, energy_per_synaptic_event_j=e_syn, **sources)
+        vo2 = energy.VO2Target(energy_per_spike_j=args.vo2_spike_energy,
+                               energy_per_synaptic_event_j=args.vo2_synapse_energy, **sources)
     table = energy.energy_table(names, config=args.config, targets=energy.default_targets(vo2),
-                                firing_rate=rate, timesteps=args.timesteps)
+                                firing_rate=args.firing_rate, timesteps=args.timesteps)
     if args.plot:
         energy.plot_energy_table(table, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
@@ -108,27 +166,30 @@ def cmd_energy(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
-    """``zoo convert NAME``: train/convert a convertible model and report accuracy (or agreement) against T."""
-    from vo2neuro.ml_zoo.registry import get_spec, list_models
+_CLASSIFIER_ONLY = (("dataset", "--dataset"), ("epochs", "--epochs"), ("n_test", "--n-test"),
+                    ("data_dir", "--data-dir"), ("cache_dir", "--cache-dir"))
 
-    if args.name not in list_models():
-        raise ParameterError(f"name: unknown model {args.name!r}; valid: {', '.join(list_models())}")
-    spec = get_spec(args.name)
-    if args.name not in ("dpdnet", "psdnet", "tddpg_rec"):
-        why = "not convertible" if not spec.convertible else "only partly convertible"
-        raise ParameterError(f"name: {args.name!r} is {why} by rate coding (convertible: dpdnet, psdnet, "
-                             f"tddpg_rec); see `zoo list`")
-    steps = sorted(set(args.steps))
-    if any(t < 1 for t in steps):
-        raise ParameterError(f"steps must be >= 1 [1], got {steps}")
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """``zoo convert NAME``: train/convert a convertible model and report accuracy (or agreement) against T.
+
+    Everything is checked before training starts (the library refuses counts beyond the dataset and work whose
+    estimate is absurd, naming the available count or the estimate)."""
+    if args.name == "tddpg_rec":
+        given = [opt for key, opt in _CLASSIFIER_ONLY if getattr(args, key) is not None]
+        if given:
+            raise ParameterError(f"{given[0].lstrip('-')}: not used by tddpg_rec (its actor is converted as "
+                                 f"initialised, without a dataset); options of the classifiers only [-]")
+    elif args.config is not None:
+        raise ParameterError(f"config: only used by tddpg_rec (the {args.name} study has its own size) [-]")
     from vo2neuro.explore.conversion_study import convert_classifier, convert_tddpg_actor
 
     if args.name == "tddpg_rec":
-        res = convert_tddpg_actor(config=args.config, steps=steps, seed=args.seed, neuron=args.neuron)
+        res = convert_tddpg_actor(config=args.config or "paper", steps=args.steps, seed=args.seed,
+                                  neuron=args.neuron, percentile=args.percentile)
     else:
-        res = convert_classifier(args.name, dataset=args.dataset, epochs=args.epochs, steps=steps, seed=args.seed,
-                                 data_dir=args.data_dir, neuron=args.neuron, n_test=args.n_test,
+        res = convert_classifier(args.name, dataset=args.dataset or "digits", epochs=args.epochs, steps=args.steps,
+                                 seed=args.seed, data_dir=args.data_dir, neuron=args.neuron, n_test=args.n_test,
                                  percentile=args.percentile, cache_dir=args.cache_dir)
     if args.json:
         print(_dumps(res.to_dict()))
@@ -137,8 +198,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------------------ parser
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``zoo {list, ops, energy}`` to the main CLI's ``subparsers``; returns the ``zoo`` parser."""
+    """Add ``zoo {list, ops, energy, convert}`` to the main CLI's ``subparsers``; returns the ``zoo`` parser."""
     zoo = subparsers.add_parser("zoo", help="reference networks: list, op counts, energy estimates",
                                 description="ML zoo: the project's reference workloads.")
     sub = zoo.add_subparsers(dest="zoo_command", metavar="{list,ops,energy,convert}", required=True)
@@ -148,45 +210,57 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("ops", help="parameters and MACs of one model (batch 1)")
-    p.add_argument("name", help="registry name (see 'zoo list')")
-    p.add_argument("--config", choices=("paper", "small"), default="paper", help="model size (default: paper)")
+    p.add_argument("name", type=_model_name, help="registry name (see 'zoo list')")
+    p.add_argument("--config", choices=_CONFIGS, default="paper", help="model size (default: paper)")
     p.add_argument("--json", action="store_true", help="JSON with params, macs, by_type, by_child")
     p.add_argument("--rows", action="store_true", help="include per-layer rows in the JSON")
     p.set_defaults(func=cmd_ops)
 
     p = sub.add_parser("energy", help="energy per inference on CMOS / neuromorphic / VO2-x targets")
-    p.add_argument("names", nargs="*", help="registry names (default: all)")
-    p.add_argument("--config", choices=("paper", "small"), default="paper", help="model size (default: paper)")
-    p.add_argument("--json", action="store_true", help="JSON rows, workloads, constants and assumptions")
-    p.add_argument("--csv", action="store_true", help="CSV instead of the markdown table")
-    p.add_argument("--plot", metavar="FILE", help="write a PNG bar chart")
-    p.add_argument("--firing-rate", default="0.1", help="assumed spikes per neuron per time step (default 0.1)")
-    p.add_argument("--timesteps", type=int, default=8, help="assumed time steps per inference (default 8)")
-    p.add_argument("--vo2-spike-energy", default="circuit",
+    p.add_argument("names", nargs="*", type=_model_name, help="registry names (default: all)")
+    p.add_argument("--config", choices=_CONFIGS, default="paper", help="model size (default: paper)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON rows, workloads, constants and assumptions")
+    fmt.add_argument("--csv", action="store_true", help="CSV instead of the markdown table")
+    p.add_argument("--plot", metavar="FILE", type=out_file("plot", suffixes=(".png",)),
+                   help="write a PNG bar chart")
+    p.add_argument("--firing-rate", type=_firing_rate, default="0.1",
+                   help=f"assumed spikes per neuron per time step, in [0, 1] [{_RATE_UNIT}] (default 0.1)")
+    p.add_argument("--timesteps", type=int_type("timesteps", minimum=1), default="8",
+                   help="assumed time steps per inference (default 8)")
+    p.add_argument("--vo2-spike-energy", type=_spike_energy, default="circuit",
                    help="VO2-x energy per spike [J], or 'circuit' (default): simulate the --vo2-preset neuron "
-                        "(R_L 12k, C 145.35p, 300 K, mid-window) and use its source energy per spike")
-    p.add_argument("--vo2-preset", default="vo2x", help="device preset of the simulated VO2-x neuron (default vo2x)")
-    p.add_argument("--vo2-synapse-energy", default="0.9p",
+                        "(R_L 12k, C 145.35p, the preset's ambient, mid-window) and use its source energy per spike")
+    p.add_argument("--vo2-preset", type=_preset_name("vo2-preset"), default="vo2x",
+                   help="device preset of the simulated VO2-x neuron (default vo2x)")
+    p.add_argument("--vo2-synapse-energy", type=si_type("vo2-synapse-energy", "J", nonneg=True), default="0.9p",
                    help="VO2-x energy per synaptic event [J] (default 0.9p, assumption)")
     p.add_argument("--vo2-source", default=None,
-                   help="provenance of the two VO2-x values (default: the documented assumptions)")
+                   help="provenance of the two VO2-x values, with a numeric --vo2-spike-energy "
+                        "(default: the documented assumptions)")
     p.set_defaults(func=cmd_energy)
 
     p = sub.add_parser("convert", help="ANN-to-SNN conversion: accuracy (or action agreement) against T")
-    p.add_argument("name", help="dpdnet, psdnet or tddpg_rec")
-    p.add_argument("--steps", type=int, nargs="+", default=[8, 16, 32, 64, 128], help="time steps T to evaluate")
-    p.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
+    p.add_argument("name", type=_convertible_name, help="dpdnet, psdnet or tddpg_rec")
+    p.add_argument("--steps", type=int_type("steps", minimum=1), nargs="+", default=[8, 16, 32, 64, 128],
+                   help="time steps T to evaluate (default 8 16 32 64 128)")
+    p.add_argument("--dataset", choices=_DATASETS, default=None,
                    help="training data of the classifiers (default: the bundled 8x8 digits)")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs (default 40 digits / 3 MNIST)")
-    p.add_argument("--n-test", type=int, default=None, help="evaluate on the first N test images")
-    p.add_argument("--config", choices=("paper", "small"), default="paper", help="TDDPG actor size")
-    p.add_argument("--neuron", choices=("if", "vo2"), default="if",
+    p.add_argument("--epochs", type=int_type("epochs", minimum=1), default=None,
+                   help="training epochs of the classifiers (default 40 digits / 3 MNIST)")
+    p.add_argument("--n-test", type=int_type("n-test", minimum=1), default=None,
+                   help="evaluate the classifiers on the first N test images (default: all)")
+    p.add_argument("--config", choices=_CONFIGS, default=None, help="TDDPG actor size (default paper)")
+    p.add_argument("--neuron", choices=_NEURONS, default="if",
                    help="neuron replacing ReLU: integrate-and-fire (default) or the VO2-x device-derived neuron")
-    p.add_argument("--data-dir", default=None, help="MNIST folder (default $VO2NEURO_DATA, then the cache)")
-    p.add_argument("--percentile", type=float, default=99.9,
-                   help="activation percentile used as firing threshold [%%] (default 99.9)")
-    p.add_argument("--cache-dir", default=None, help="store/reuse the trained ANN here (compare settings cheaply)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--data-dir", type=in_dir("data-dir"), default=None,
+                   help="MNIST folder, with --dataset mnist (default $VO2NEURO_DATA, then the cache)")
+    p.add_argument("--percentile", type=_percentile, default=99.9,
+                   help="activation percentile used as firing threshold, in (0, 100] [%%] (default 99.9)")
+    p.add_argument("--cache-dir", type=out_dir("cache-dir"), default=None,
+                   help="store/reuse the trained classifier here (compare settings cheaply)")
+    p.add_argument("--seed", type=int_type("seed", minimum=0, maximum=2**32 - 1), default=0,
+                   help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="JSON record instead of the markdown table")
     p.set_defaults(func=cmd_convert)
     return zoo

@@ -176,3 +176,49 @@ def test_per_neuron_devices_match_separate_runs():
         simulate(devs[:2], v_in=v_in, **kw)
     with pytest.raises(ParameterError, match="device"):
         simulate([devs[0], DEV], v_in=12.0, **kw)
+
+
+# ------------------------------------------------------------------------------------------------ work budget
+def test_absurd_work_refused_before_running():
+    """Sizes are refused with their estimate before any allocation or kernel call (these would run for days or
+    need terabytes): one neuron for 1 s at 1 ps is 1e12 steps of a 32-neuron SIMD block."""
+    from vo2neuro.device import get_parameters
+    from vo2neuro.units import ParameterError
+
+    p = get_parameters("zhang2024")
+    kw = dict(v_in=12.0, r_load=12e3, capacitance=145.35e-12, ambient=325.0)
+    with pytest.raises(ParameterError, match=r"3\.2e\+13 neuron-steps"):
+        simulate(p, duration=1.0, dt=1e-12, **kw)
+    with pytest.raises(ParameterError, match=r"steps .*exceed the limit"):
+        simulate(DEV, v_in=14.0, r_load=47e3, capacitance=300e-12, duration=1.0, dt=1e-30)
+    with pytest.raises(ParameterError, match="GiB"):
+        simulate(DEV, v_in=14.0, r_load=47e3, capacitance=300e-12, duration=1e-3, n_neurons=10**13)
+    with pytest.raises(ParameterError, match="traces"):
+        simulate(DEV, v_in=14.0, r_load=47e3, capacitance=300e-12, duration=1.0, dt=1e-15, record=[0])
+
+
+def test_progress_segments_continue_the_run_exactly(monkeypatch):
+    """A run that reports progress runs in segments (here forced: threshold 0, 6 segments); with a piecewise
+    drive and recorded traces it agrees with the single call to rounding, and reports every step once."""
+    import importlib
+
+    from vo2neuro.circuits import PiecewiseDrive
+    from vo2neuro.device import get_parameters
+
+    sim = importlib.import_module("vo2neuro.circuits.simulate")
+    p = get_parameters("zhang2024")
+    kw = dict(v_in=PiecewiseDrive(values=np.array([[11.0, 13.0], [14.0, 12.0], [12.5, 11.5]]), sample_time=6e-6),
+              r_load=12e3, capacitance=145.35e-12, ambient=325.0, duration=36e-6, dt=2e-9, record=[0, 1],
+              record_every=8)
+    one = simulate(p, **kw)
+    monkeypatch.setattr(sim, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(sim, "_SEGMENT_S", 1e-4)
+    calls = []
+    seg = simulate(p, progress=lambda done, total: calls.append((done, total)), **kw)
+    assert len(calls) > 3 and calls[-1] == (18000, 18000)
+    assert all(b[0] > a[0] for a, b in zip(calls, calls[1:]))
+    assert seg.n_spikes_total.tolist() == one.n_spikes_total.tolist() and one.n_spikes_total.min() > 2
+    np.testing.assert_allclose(seg.frequency_hz, one.frequency_hz, rtol=1e-9)
+    np.testing.assert_allclose(seg.final.V, one.final.V, rtol=1e-9)
+    np.testing.assert_allclose(seg.trace.V, one.trace.V, rtol=1e-9, atol=1e-12)
+    assert seg.final.t == one.final.t and not np.isnan(seg.trace.V).any()

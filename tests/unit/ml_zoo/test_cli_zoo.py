@@ -48,10 +48,91 @@ def test_energy_json_and_plot(capsys, tmp_path):
     assert {r["target"] for r in d["rows"]} >= {"cmos45_fp32", "vo2x"}
 
 
-def test_errors_are_parameter_errors(capsys):
-    with pytest.raises(ParameterError, match="valid: cmal, ddpm_unet"):
-        run(["zoo", "ops", "resnet"], capsys)
-    with pytest.raises(ParameterError, match=r"^model: .*\[-\]$"):
-        run(["zoo", "energy", "nope"], capsys)
-    with pytest.raises(ParameterError, match=r"vo2-spike-energy.*\[J\]"):
-        run(["zoo", "energy", "dpdnet", "--config", "small", "--vo2-spike-energy=-1p"], capsys)
+def _main_error(argv, capsys) -> str:
+    """Run the real entry point on bad input: exit 2, nothing on stdout, one line on stderr (returned)."""
+    from vo2neuro.cli import main
+
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert rc == 2 and out == "" and len(lines) == 1, (rc, out, err)
+    return lines[0]
+
+
+def test_errors_name_the_parameter_and_the_valid_choices(capsys):
+    # checked when the command line is parsed: one line, exit 2, before any counting or simulation
+    assert "valid: cmal, ddpm_unet" in _main_error(["zoo", "ops", "resnet"], capsys)
+    line = _main_error(["zoo", "energy", "nope"], capsys)
+    assert "model: unknown model 'nope'" in line and line.endswith("[-]")
+    line = _main_error(["zoo", "energy", "dpdnet", "--config", "small", "--vo2-spike-energy=-1p"], capsys)
+    assert "vo2-spike-energy must be >= 0 [J]" in line
+    line = _main_error(["zoo", "energy", "--firing-rate", "5"], capsys)
+    assert "firing-rate must be <= 1 [spikes/neuron/step]" in line
+
+
+def test_config_choices_follow_the_registry():
+    from vo2neuro.ml_zoo.registry import CONFIGS
+
+    assert cli_zoo._CONFIGS == CONFIGS
+
+
+def test_energy_accepts_spice_counts_and_the_top_rate(capsys):
+    # rate 1 (one spike per neuron per step) is the largest valid rate; 1k steps is read as 1000
+    from vo2neuro.ml_zoo.energy import workload
+
+    rc, out = run(["zoo", "energy", "tddpg_rec", "--config", "small", "--json", "--firing-rate", "1",
+                   "--timesteps", "1k", "--vo2-spike-energy", "1n"], capsys)
+    d = json.loads(out)
+    w = d["workloads"][0]
+    # independent reference: 0.25 x 4 = 1 spike per presynaptic neuron, so 1 x 1000 steps gives 1000 x that
+    ref = workload("tddpg_rec", "small", firing_rate=0.25, timesteps=4)
+    assert rc == 0 and w["spikes"] == pytest.approx(1000 * ref.spikes)
+    assert w["synops"] == pytest.approx(1000 * ref.synops)
+    vo2 = [r for r in d["rows"] if r["target"] == "vo2x"][0]
+    assert vo2["energy_j"] >= 1e-9 * w["spikes"]   # the spike term alone, 1 nJ per spike
+
+
+def test_firing_rate_above_one_is_refused_by_the_library():
+    from vo2neuro.ml_zoo.energy import check_firing_rate, energy_table, workload
+
+    assert check_firing_rate(1.0) == 1.0
+    with pytest.raises(ParameterError, match=r"firing_rate must be <= 1 \[spikes/neuron/step\]"):
+        workload("tddpg_rec", "small", firing_rate=1.5)
+    with pytest.raises(ParameterError, match=r"timesteps must be a whole number"):
+        energy_table(["tddpg_rec"], config="small", timesteps=2.5)
+    with pytest.raises(ParameterError, match=r"valid: cmal, ddpm_unet"):
+        energy_table(["resnet"])
+
+
+def test_convert_tddpg_json(capsys):
+    rc, out = run(["zoo", "convert", "tddpg_rec", "--config", "small", "--steps", "4", "64", "--json"], capsys)
+    d = json.loads(out)
+    assert rc == 0 and d["config"] == "small" and set(d["topk_agreement"]) == {"4", "64"}
+    assert all(0.0 <= v <= 1.0 for v in d["topk_agreement"].values())
+    # rate coding converges in T: the SNN agrees with the ANN at least as well at 64 steps as at 4
+    assert d["policy_correlation"]["64"] >= d["policy_correlation"]["4"]
+
+
+def test_convert_classifier_json_has_the_suffixed_key_and_its_alias(capsys, tmp_path):
+    rc, out = run(["zoo", "convert", "dpdnet", "--epochs", "1", "--n-test", "0.1k", "--steps", "8",
+                   "--cache-dir", str(tmp_path / "cache"), "--json"], capsys)
+    d = json.loads(out)
+    assert rc == 0 and d["n_test"] == 100 and d["epochs"] == 1
+    assert d["train_s"] > 0 and d["train_seconds"] == d["train_s"]   # deprecated alias, one release
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 1
+
+
+def test_dataset_sizes_known_before_loading_match_the_loaders():
+    from vo2neuro.explore.conversion_study import DATASET_IMAGES
+    from vo2neuro.snn.data import load_digits, load_mnist
+
+    train, test = load_digits()
+    assert DATASET_IMAGES["digits"] == (len(train), len(test))
+    try:
+        train, test = load_mnist(download=False)
+    except ParameterError:
+        pytest.skip("MNIST not available here")
+    assert DATASET_IMAGES["mnist"] == (len(train), len(test))

@@ -8,7 +8,8 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from vo2neuro.units import ParameterError  # noqa: E402
-from vo2neuro.ml_zoo.convert import IFNeuron, accuracy_vs_steps, convert, fold_batchnorm  # noqa: E402
+from vo2neuro.ml_zoo.convert import (IFNeuron, accuracy_vs_steps, convert, fold_batchnorm,  # noqa: E402
+                                     predictions_vs_steps)
 
 
 def _digits():
@@ -83,13 +84,21 @@ def test_small_cnn_on_digits_converts_within_one_point():
     net = _cnn()
     _fit(net, X, Y, tr, 30, 1e-2)
     with torch.no_grad():
-        ann = float((net(X[te]).argmax(1) == Y[te]).float().mean())
-    assert ann > 0.93
+        ann_pred = net(X[te]).argmax(1)
+    ann = float((ann_pred == Y[te]).float().mean())
+    # sanity only (the CNN learned): measured 0.972 / 0.977 on 1 / 2 torch threads, 397 test images
+    assert ann > 0.9
     res = convert(net, X[tr[:500]], steps=64)
     assert res.thresholds["neuron_1"] <= 6.0  # ReLU6 cap
-    acc = accuracy_vs_steps(res.snn, X[te], Y[te], [8, 64])
-    assert acc[64] >= ann - 0.01
-    assert acc[64] >= acc[8] - 0.005  # more time steps do not hurt
+    preds = predictions_vs_steps(res.snn, X[te], [8, 64])
+    acc = {T: float((p == Y[te]).float().mean()) for T, p in preds.items()}
+    # The claim: within one point of the ANN. The two classifiers are compared on the same images, so the noise of
+    # the difference comes only from the images where they disagree (paired, McNemar-style): with d disagreements
+    # out of n the difference has a standard deviation <= sqrt(d)/n, and the bound allows two of those on top of
+    # the point (measured: 0.5 and 0.8 points below the ANN on two thread counts, d ~ 10).
+    n, d = len(te), int((preds[64] != ann_pred).sum())
+    assert acc[64] >= ann - 0.01 - 2.0 * d**0.5 / n, (acc, ann, d)
+    assert acc[64] >= acc[8] - 0.005  # more time steps do not hurt (measured gap 2-2.5 points the other way)
     res.snn(X[te[:10]])
     assert all(v > 0 for v in res.snn.spike_counts().values())
 

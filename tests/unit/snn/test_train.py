@@ -10,10 +10,13 @@ from vo2neuro.units import ParameterError
 from vo2neuro.snn.train import TrainConfig, Trainer, train
 
 
-def test_digits_end_to_end_reaches_90_percent(p, tmp_path):
-    # A reduced version of the default run (default: 256 hidden, 20 epochs, >= 95 %).
+def test_digits_end_to_end_reaches_88_percent(p, tmp_path):
+    # A reduced version of the default run (default: 256 hidden, 20 epochs, >= 95 %), on the whole 450-image test
+    # set. Measured 0.929-0.938 over seeds 0-3 on one machine; another CPU changes the float summation order and so
+    # the training trajectory, like another seed. The bound leaves 0.05, four binomial sigmas of a 450-image test
+    # set at p = 0.93 (sqrt(0.93 x 0.07 / 450) = 0.012), and is far above chance (0.10).
     r = train(dataset="digits", hidden=(128,), epochs=8, out_dir=str(tmp_path), neuron=p, progress=False)
-    assert r.test_accuracy >= 0.90
+    assert r.test_accuracy >= 0.88
     assert r.epochs == 8 and len(r.history) == 8
     assert json.loads((tmp_path / "metrics.json").read_text())[-1]["test_accuracy"] == r.test_accuracy
     assert (tmp_path / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -32,7 +35,8 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(p, tmp_path, encoding):
     del first
     resumed = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
     r_res = resumed.fit(resume=True)
-    assert r_res.history == [{**h, "epoch_seconds": b["epoch_seconds"]} for h, b in zip(r_full.history, r_res.history)]
+    assert r_res.history == [{**h, "epoch_s": b["epoch_s"], "epoch_seconds": b["epoch_seconds"]}
+                             for h, b in zip(r_full.history, r_res.history)]
     for (k, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
         assert torch.equal(a, b), k
 
