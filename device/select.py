@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
 from typing import Any, NamedTuple
 
+from vo2neuro._io import read_input_text
 from vo2neuro.device.params import VO2DeviceParams, params_from_dict
 from vo2neuro.units import ParameterError, check_nonnegative
 
@@ -52,13 +52,9 @@ def read_params_file(path: str | os.PathLike) -> tuple[VO2DeviceParams, float | 
     The file is either a plain field dict or ``{"device": {...}, "calibration": {"ambient_k": ...}, ...}`` as
     written by ``vo2neuro calibrate -o``. Every error is a one-line :class:`ParameterError` naming the file.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ParameterError(f"params: file not found: {p}")
+    p, text = read_input_text(path, "params", "JSON")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ParameterError(f"params: {p} is not a UTF-8 JSON text file") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParameterError(f"params: {p} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict):

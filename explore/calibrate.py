@@ -115,13 +115,9 @@ def load_measurements(path: str | os.PathLike, *, series: str | None = None) -> 
     ``series`` keeps only the rows whose ``series`` column equals it (e.g. one sweep of a shipped table).
     Missing columns, non-numeric or non-finite values raise :class:`ParameterError` naming the column and unit.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ParameterError(f"data: {'a folder, not a file' if p.is_dir() else 'file not found'}: {p}")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParameterError(f"data: {p} is not a UTF-8 text (CSV) file") from None
+    from vo2neuro._io import read_input_text
+
+    p, text = read_input_text(path, "data", "CSV")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
         raise ParameterError(f"data: {p} has no data rows (expected a CSV header and one row per measurement)")

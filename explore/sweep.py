@@ -443,13 +443,11 @@ def load_config(path: str | os.PathLike) -> SweepConfig:
     """Read a sweep TOML file (checked against the schema of :func:`config_from_dict`)."""
     import tomllib
 
-    p = Path(path)
-    if not p.is_file():
-        raise ParameterError(f"config: file not found: {p}")
+    from vo2neuro._io import read_input_text
+
+    p, text = read_input_text(path, "config", "TOML")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ParameterError(f"config: {p} is not a UTF-8 TOML text file") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"config: {p} is not valid TOML ({exc})") from None
     if "sweep" not in data:

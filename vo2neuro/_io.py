@@ -10,7 +10,8 @@ from typing import Any, BinaryIO, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "write_csv", "to_jsonable", "dumps"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "write_csv", "to_jsonable", "dumps",
+           "read_input_text"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
@@ -48,6 +49,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Text version of :func:`atomic_write_bytes` (UTF-8)."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_input_text(path: str | os.PathLike, name: str, kind: str) -> tuple[Path, str]:
+    """``(path, text)`` of a UTF-8 input file given as option ``name``; a missing file, a folder or bytes that are
+    not UTF-8 text raise a one-line :class:`~vo2neuro.units.ParameterError` (``kind``: "JSON", "TOML", "CSV")."""
+    from vo2neuro.units import ParameterError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"{name}: {'a folder, not a file' if p.is_dir() else 'file not found'}: {p}")
+    try:
+        return p, p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ParameterError(f"{name}: {p} is not a UTF-8 {kind} text file") from None
 
 
 def write_csv(path: str | os.PathLike, header: list[str], rows: np.ndarray, *,

@@ -84,79 +84,72 @@ def _check_creatable(folder: Path, option: str) -> None:
         raise ParameterError(f"{option}: cannot write into {q} (permission denied) [path]")
 
 
-def out_file(option: str, *, suffixes: tuple[str, ...] = ()) -> Callable[[str], str]:
-    """argparse ``type=`` for an output file: checked writable (and its suffix) at parse time, before any work."""
+def _arg_type(option: str, check: Callable[[str], object]) -> Callable[[str], str]:
+    """argparse ``type=`` that runs ``check(text)`` at parse time; its ParameterError becomes the usage error."""
 
     def convert(text: str) -> str:
         try:
-            if suffixes and not text.lower().endswith(suffixes):
-                raise ParameterError(f"{option}: {text!r} must end with {' or '.join(suffixes)} [path]")
-            check_output_file(text, option)
+            check(text)
         except ParameterError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
         return text
 
     convert.__name__ = option
     return convert
+
+
+def out_file(option: str, *, suffixes: tuple[str, ...] = ()) -> Callable[[str], str]:
+    """argparse ``type=`` for an output file: checked writable (and its suffix) at parse time, before any work."""
+
+    def check(text: str) -> None:
+        if suffixes and not text.lower().endswith(suffixes):
+            raise ParameterError(f"{option}: {text!r} must end with {' or '.join(suffixes)} [path]")
+        check_output_file(text, option)
+
+    return _arg_type(option, check)
 
 
 def out_dir(option: str) -> Callable[[str], str]:
     """argparse ``type=`` for an output folder: checked creatable and writable at parse time."""
-
-    def convert(text: str) -> str:
-        try:
-            check_output_dir(text, option)
-        except ParameterError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-        return text
-
-    convert.__name__ = option
-    return convert
+    return _arg_type(option, lambda text: check_output_dir(text, option))
 
 
 def in_file(option: str) -> Callable[[str], str]:
     """argparse ``type=`` for an input file that must exist and be readable."""
 
-    def convert(text: str) -> str:
+    def check(text: str) -> None:
         p = Path(text)
         if not p.is_file():
-            what = "is a folder" if p.is_dir() else "not found"
-            raise argparse.ArgumentTypeError(f"{option}: {what}: {text} [path]")
+            raise ParameterError(f"{option}: {'is a folder' if p.is_dir() else 'not found'}: {text} [path]")
         if not os.access(p, os.R_OK):
-            raise argparse.ArgumentTypeError(f"{option}: {text} is not readable [path]")
-        return text
+            raise ParameterError(f"{option}: {text} is not readable [path]")
 
-    convert.__name__ = option
-    return convert
+    return _arg_type(option, check)
 
 
 def in_dir(option: str) -> Callable[[str], str]:
     """argparse ``type=`` for an input folder that must exist and be readable."""
 
-    def convert(text: str) -> str:
+    def check(text: str) -> None:
         p = Path(text).expanduser()
         if not p.is_dir():
             what = "is a file, expected a folder" if p.exists() else "folder not found"
-            raise argparse.ArgumentTypeError(f"{option}: {what}: {text} [path]")
+            raise ParameterError(f"{option}: {what}: {text} [path]")
         if not os.access(p, os.R_OK | os.X_OK):
-            raise argparse.ArgumentTypeError(f"{option}: {text} is not readable [path]")
-        return text
+            raise ParameterError(f"{option}: {text} is not readable [path]")
 
-    convert.__name__ = option
-    return convert
+    return _arg_type(option, check)
 
 
 def choice_type(name: str, valid: Iterable[str]) -> Callable[[str], str]:
     """argparse ``type=`` for a registry name; the error lists the valid names."""
     valid = tuple(valid)
 
-    def convert(text: str) -> str:
+    def check(text: str) -> None:
         if text not in valid:
-            raise argparse.ArgumentTypeError(f"{name}: unknown value {text!r}; valid: {', '.join(valid)} [-]")
-        return text
+            raise ParameterError(f"{name}: unknown value {text!r}; valid: {', '.join(valid)} [-]")
 
-    convert.__name__ = name
-    return convert
+    return _arg_type(name, check)
 
 
 def add_device_args(p: argparse.ArgumentParser, *, ambient: bool = False) -> None:

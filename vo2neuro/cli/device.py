@@ -37,14 +37,8 @@ def _rt(args: argparse.Namespace) -> int:
     params = resolve_device(args)
     turns = tuple(args.minor) if args.minor else ()
     loop = rt_loop(params, t_start=args.t_start, t_stop=args.t_stop, minor_turns=turns)
-    emit(args, loop)
-    write_table(args.csv, loop, [f"R-T loop of {params.name} (delta={params.delta:g}); vo2neuro",
-                                 "branch: 1 heating, -1 cooling, 0 minor-loop path; T [K], R [Ohm], g [-]"])
-    if args.plot:
-        from vo2neuro.device.plotting import plot_rt
-
-        print(f"wrote {plot_rt([loop], args.plot)}", file=sys.stderr)
-    return 0
+    return _report(args, loop, "plot_rt", [f"R-T loop of {params.name} (delta={params.delta:g}); vo2neuro",
+                                           "branch: 1 heating, -1 cooling, 0 minor-loop path; T [K], R [Ohm], g [-]"])
 
 
 def _iv(args: argparse.Namespace) -> int:
@@ -52,14 +46,9 @@ def _iv(args: argparse.Namespace) -> int:
 
     params, ambient, _ = select_device(args)
     iv = static_iv(params, ambient=ambient)
-    emit(args, iv)
-    write_table(args.csv, iv, [f"steady-state I-V of {params.name} (delta={params.delta:g}) at "
-                               f"{iv.ambient_k:g} K; vo2neuro", "branch: 1 heating, -1 cooling; T [K], V [V], I [A]"])
-    if args.plot:
-        from vo2neuro.device.plotting import plot_iv
-
-        print(f"wrote {plot_iv([iv], args.plot)}", file=sys.stderr)
-    return 0
+    return _report(args, iv, "plot_iv", [f"steady-state I-V of {params.name} (delta={params.delta:g}) at "
+                                         f"{iv.ambient_k:g} K; vo2neuro",
+                                         "branch: 1 heating, -1 cooling; T [K], V [V], I [A]"])
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -74,13 +63,18 @@ def _sweep(args: argparse.Namespace) -> int:
                              f"{memory_budget_bytes() / 2**30:.3g} GiB; lower --steps [1]")
     sw = voltage_sweep(params, v_max=args.v_max, r_series=args.r_series, ambient=ambient,
                        sweep_time=args.sweep_time, n_steps=args.steps)
-    emit(args, sw)
-    write_table(args.csv, sw, [f"transient voltage sweep of {params.name}; vo2neuro",
-                               "t [s], V_src [V], V_dev [V], I [A], T [K]"])
-    if args.plot:
-        from vo2neuro.device.plotting import plot_sweep
+    return _report(args, sw, "plot_sweep", [f"transient voltage sweep of {params.name}; vo2neuro",
+                                            "t [s], V_src [V], V_dev [V], I [A], T [K]"])
 
-        print(f"wrote {plot_sweep([sw], args.plot)}", file=sys.stderr)
+
+def _report(args: argparse.Namespace, record, plot: str, comments: list[str]) -> int:
+    """Print the record, write its CSV table (``--csv``) and its figure (``--plot``, by ``device.plotting.<plot>``)."""
+    emit(args, record)
+    write_table(args.csv, record, comments)
+    if args.plot:
+        from vo2neuro.device import plotting
+
+        print(f"wrote {getattr(plotting, plot)([record], args.plot)}", file=sys.stderr)
     return 0
 
 
