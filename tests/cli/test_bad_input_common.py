@@ -45,3 +45,26 @@ def test_ambiguous_mega_is_refused_with_both_readings(bad_input):
     line = bad_input(["neuron", "simulate", "--preset", "vo2", "--v-in", "12", "--r-load", "12M",
                       "--capacitance", "145p"], "r_load", "ambiguous", "12meg")
     assert "milli" in line and "mega" in line
+
+
+@pytest.mark.parametrize("argv", [
+    ["device", "iv", "--preset", ""],
+    ["calibrate", "--data", "d.csv", "--preset", "vo3", "--fit", "R_0"],
+    ["codesign", "--preset", ""],
+    ["compare", "--presets", "vo2", "nope"],
+    ["zoo", "energy", "--vo2-preset", "VO2X"],
+], ids=lambda a: " ".join(a[:2]))
+def test_preset_names_are_checked_when_parsed(bad_input, argv):
+    bad_input(argv, "unknown parameter set", "valid: vo2, vo2x, zhang2024", inputs={"d.csv": "T_K,R_ohm\n300,1e5\n"})
+
+
+@pytest.mark.parametrize("opt", [["--v-th", "5"], ["--r-on", "1k"]])
+def test_pwl_options_without_the_pwl_model_are_refused(bad_input, opt):
+    bad_input(["neuron", "simulate", "--preset", "vo2", "--v-in", "20", "--r-load", "12k", "--capacitance", "145p",
+               *opt], "model pwl")
+
+
+@pytest.mark.parametrize("argv", [["train", "--data-dir", ""], ["device", "iv", "--params", ""]],
+                         ids=lambda a: a[0])
+def test_empty_path_is_refused(bad_input, argv):
+    bad_input(argv, "empty")

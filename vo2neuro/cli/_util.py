@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 from vo2neuro._io import dumps, write_csv
 from vo2neuro.units import ParameterError, parse_count, parse_si
 
-__all__ = ["si_type", "int_type", "out_file", "out_dir", "in_file", "in_dir", "choice_type", "check_output_file", "check_output_dir",
+__all__ = ["si_type", "int_type", "out_file", "out_dir", "in_file", "in_dir", "choice_type", "preset_type", "check_output_file", "check_output_dir",
            "add_device_args", "select_device", "resolve_device", "emit", "write_table"]
 
 
@@ -118,6 +118,8 @@ def in_file(option: str) -> Callable[[str], str]:
     """argparse ``type=`` for an input file that must exist and be readable."""
 
     def check(text: str) -> None:
+        if not text.strip():
+            raise ParameterError(f"{option}: empty file name [path]")
         p = Path(text)
         if not p.is_file():
             raise ParameterError(f"{option}: {'is a folder' if p.is_dir() else 'not found'}: {text} [path]")
@@ -131,6 +133,8 @@ def in_dir(option: str) -> Callable[[str], str]:
     """argparse ``type=`` for an input folder that must exist and be readable."""
 
     def check(text: str) -> None:
+        if not text.strip():
+            raise ParameterError(f"{option}: empty folder name [path]")
         p = Path(text).expanduser()
         if not p.is_dir():
             what = "is a file, expected a folder" if p.exists() else "folder not found"
@@ -152,9 +156,21 @@ def choice_type(name: str, valid: Iterable[str]) -> Callable[[str], str]:
     return _arg_type(name, check)
 
 
+def preset_type(option: str = "preset") -> Callable[[str], str]:
+    """argparse ``type=`` for a device preset name; the error lists the valid ones (``vo2neuro presets``)."""
+
+    def check(text: str) -> None:
+        from vo2neuro.device.parameter_sets import preset_names
+
+        if text not in preset_names():
+            raise ParameterError(f"{option}: unknown parameter set {text!r}; valid: {', '.join(preset_names())} [-]")
+
+    return _arg_type(option, check)
+
+
 def add_device_args(p: argparse.ArgumentParser, *, ambient: bool = False) -> None:
     """``--preset NAME [--delta X] | --params FILE`` (and ``--ambient K``) for choosing a device."""
-    p.add_argument("--preset", help="parameter set (see `vo2neuro presets`)")
+    p.add_argument("--preset", type=preset_type(), help="parameter set (see `vo2neuro presets`)")
     p.add_argument("--delta", type=si_type("delta", "1", nonneg=True),
                    help="oxygen-vacancy level x of VO2-x [-] (replaces the preset's)")
     p.add_argument("--params", metavar="FILE", type=in_file("params"),

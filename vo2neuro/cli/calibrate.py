@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import sys
 
-from vo2neuro.cli._util import emit, in_file, int_type, out_file, select_device, si_type
+from vo2neuro.cli._util import emit, in_file, int_type, out_file, preset_type, select_device, si_type
 from vo2neuro.units import ParameterError, parse_si
 
 __all__ = ["register"]
@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="FILE.csv", type=in_file("data"),
                    help="measurements: frequency_hz,v_in_v,r_load_ohm | T_K,R_ohm[,branch] | I_A,V_V")
     p.add_argument("--series", help="fit only the rows whose `series` column equals this")
-    p.add_argument("--preset", help="starting parameter set (see `vo2neuro presets`)")
+    p.add_argument("--preset", type=preset_type(), help="starting parameter set (see `vo2neuro presets`)")
     p.add_argument("--params", metavar="FILE", type=in_file("params"), help="starting JSON parameter file")
     p.add_argument("--fit", required=True, metavar="A,B,...",
                    help="parameters to fit: R_0, Ea_over_k, R_m, C_th, S_e, T_c, w, beta, capacitance")

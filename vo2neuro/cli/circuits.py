@@ -33,6 +33,10 @@ def _device(args: argparse.Namespace):
         if args.preset or args.params:
             raise ParameterError("model: --preset/--params select the electro-thermal model; not with --model pwl")
         return PWLDeviceParams(r_off=args.r_off, r_on=args.r_on, v_th=args.v_th, v_h=args.v_h)
+    pwl_only = [n for n in ("r_off", "r_on", "v_th", "v_h") if getattr(args, n) is not None]
+    if pwl_only:
+        raise ParameterError(f"model: --{' --'.join(n.replace('_', '-') for n in pwl_only)} set the PWL switch; add "
+                             "--model pwl (the electro-thermal device takes its thresholds from the physics) [-]")
     return resolve_device(args)
 
 

@@ -10,8 +10,7 @@ import argparse
 import sys
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro.cli._util import in_file, int_type, out_dir, out_file, si_type
-from vo2neuro.cli._util import choice_type, in_dir
+from vo2neuro.cli._util import choice_type, in_dir, in_file, int_type, out_dir, out_file, preset_type, si_type
 from vo2neuro.cli.snn import _DATASETS
 from vo2neuro.device.select import select as select_film
 from vo2neuro.units import ParameterError
@@ -81,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "finished runs in --out/<film> are reused.")
     c.add_argument("--dataset", type=choice_type("dataset", _DATASETS), default="digits",
                    help="digits (bundled 8x8, default) or mnist")
-    c.add_argument("--presets", nargs="+", default=None, metavar="NAME",
+    c.add_argument("--presets", nargs="+", type=preset_type("presets"), default=None, metavar="NAME",
                    help="device presets to compare (default vo2 vo2x, or none when --params is given)")
     c.add_argument("--params", nargs="+", type=in_file("params"), default=None, metavar="FILE",
                    help="JSON device parameter files to compare beside the presets (e.g. `vo2neuro calibrate -o`; "
@@ -115,7 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Every delta is checked before training starts. Exit 1 when a row fails while running.")
     c.add_argument("--deltas", type=_delta, nargs="+", default=[0.0, 0.005, 0.01, 0.015, 0.02],
                    help="vacancy levels x of VO2-x [-] (default 0 0.005 0.01 0.015 0.02; each within [0, 0.03])")
-    c.add_argument("--preset", default=None, help="pristine film the deltas apply to (default vo2)")
+    c.add_argument("--preset", type=preset_type(), default=None, help="pristine film the deltas apply to (default vo2)")
     c.add_argument("--params", type=in_file("params"), default=None, metavar="FILE",
                    help="JSON device parameter file of the pristine film (delta 0) instead of --preset (default: none)")
     c.add_argument("--dataset", type=choice_type("dataset", _DATASETS), default="digits",

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro.cli._util import in_dir, int_type, out_dir, out_file, si_type
+from vo2neuro.cli._util import in_dir, int_type, out_dir, out_file, preset_type, si_type
 from vo2neuro.units import ParameterError
 
 __all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy", "cmd_convert"]
@@ -46,21 +45,6 @@ def _convertible_name(text: str) -> str:
         raise argparse.ArgumentTypeError(f"model: {text!r} is not convertible by rate coding; convertible: "
                                          f"{', '.join(convertible)} (see `zoo list`) [-]")
     return text
-
-
-def _preset_name(option: str) -> Callable[[str], str]:
-    """argparse ``type=``: a device preset; the error lists the valid ones."""
-
-    def convert(text: str) -> str:
-        from vo2neuro.device.parameter_sets import preset_names
-
-        if text not in preset_names():
-            raise argparse.ArgumentTypeError(f"{option}: unknown parameter set {text!r}; "
-                                             f"valid: {', '.join(preset_names())} [-]")
-        return text
-
-    convert.__name__ = option
-    return convert
 
 
 def _firing_rate(text: str) -> float:
@@ -231,7 +215,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--vo2-spike-energy", type=_spike_energy, default="circuit",
                    help="VO2-x energy per spike [J], or 'circuit' (default): simulate the --vo2-preset neuron "
                         "(R_L 12k, C 145.35p, the preset's ambient, mid-window) and use its source energy per spike")
-    p.add_argument("--vo2-preset", type=_preset_name("vo2-preset"), default="vo2x",
+    p.add_argument("--vo2-preset", type=preset_type("vo2-preset"), default="vo2x",
                    help="device preset of the simulated VO2-x neuron (default vo2x)")
     p.add_argument("--vo2-synapse-energy", type=si_type("vo2-synapse-energy", "J", nonneg=True), default="0.9p",
                    help="VO2-x energy per synaptic event [J] (default 0.9p, assumption)")
