@@ -43,12 +43,11 @@ def test_train_json(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["train", "--preset", "nope"], "preset: unknown parameter set 'nope'; valid: vo2, vo2x, zhang2024"),
     (["train", "--preset", "vo2", "--delta", "0.5"], "delta must be within [0, 0.03]"),
 ])
 def test_handler_errors_are_parameter_errors(tmp_path, argv, needle):
-    # what argparse cannot judge (registry names of the device layer, vacancy range) fails in the handler, before
-    # any training; types, ranges and paths fail at parse time (tests/cli/test_bad_input_snn.py)
+    # what argparse cannot judge (the vacancy range of the device layer) fails in the handler, before any
+    # training; types, ranges, preset names and paths fail at parse time (tests/cli/test_bad_input_snn.py)
     with pytest.raises(ParameterError) as exc:
         args = _parser().parse_args([*argv, "--out", str(tmp_path / "o")])
         args.func(args)
