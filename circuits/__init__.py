@@ -15,6 +15,7 @@ Public API::
     plot_traces, plot_transfer            (vo2neuro.circuits.plotting)
     write_netlist, run_ngspice            (vo2neuro.circuits.netlist)
     brian2_pwl_frequency                  (vo2neuro.circuits.brian2_model, imports brian2 lazily)
+    scale_study, INTEGRATION, node_capacitance   (vo2neuro.circuits.scaling: figures against device size)
 """
 from vo2neuro.circuits.analysis import SWEEPS as SWEEPS
 from vo2neuro.circuits.analysis import NeuronAbstraction as NeuronAbstraction

@@ -6,6 +6,7 @@ Public API::
     select, DeviceSelection, default_ambient, ROOM_TEMPERATURE_K    (one way to pick a device and its ambient)
     simulate_device, initial_state, step, DeviceState, DeviceTrace
     rt_loop, static_iv, voltage_sweep, RTLoop, IVCurve, VoltageSweep
+    Geometry, Electrode, from_geometry, implied_geometry, MATERIALS, SUBSTRATES   (device from its geometry)
 """
 from vo2neuro.device.characterize import IVCurve as IVCurve
 from vo2neuro.device.characterize import RTLoop as RTLoop
@@ -15,6 +16,12 @@ from vo2neuro.device.characterize import rt_loop as rt_loop
 from vo2neuro.device.characterize import static_branch as static_branch
 from vo2neuro.device.characterize import static_iv as static_iv
 from vo2neuro.device.characterize import voltage_sweep as voltage_sweep
+from vo2neuro.device.geometry import MATERIALS as MATERIALS
+from vo2neuro.device.geometry import SUBSTRATES as SUBSTRATES
+from vo2neuro.device.geometry import Electrode as Electrode
+from vo2neuro.device.geometry import Geometry as Geometry
+from vo2neuro.device.geometry import from_geometry as from_geometry
+from vo2neuro.device.geometry import implied_geometry as implied_geometry
 from vo2neuro.device.model import DeviceState as DeviceState
 from vo2neuro.device.model import DeviceTrace as DeviceTrace
 from vo2neuro.device.model import initial_state as initial_state
@@ -36,5 +43,6 @@ __all__ = [
     "VO2DeviceParams", "get_parameters", "preset_names", "preset_info", "PARAMETER_SETS", "apply_vacancies",
     "DELTA_MAX", "simulate_device", "initial_state", "step", "DeviceState", "DeviceTrace", "rt_loop",
     "static_iv", "voltage_sweep", "static_branch", "resistance_at", "RTLoop", "IVCurve", "VoltageSweep",
-    "select", "DeviceSelection", "default_ambient", "ROOM_TEMPERATURE_K",
+    "select", "DeviceSelection", "default_ambient", "ROOM_TEMPERATURE_K", "Geometry", "Electrode", "from_geometry",
+    "implied_geometry", "MATERIALS", "SUBSTRATES",
 ]

@@ -1,11 +1,12 @@
-"""Command line of the device layer: ``vo2neuro presets``, ``vo2neuro device rt|iv|sweep``."""
+"""Command line of the device layer: ``vo2neuro presets``, ``vo2neuro device rt|iv|sweep|scale``."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from vo2neuro.cli._util import (add_device_args, emit, int_type, out_file, resolve_device, select_device, si_type,
-                                write_table)
+from vo2neuro.cli._util import (add_device_args, emit, int_type, out_file, preset_type, resolve_device, select_device,
+                                si_type, write_table)
 from vo2neuro._io import dumps
 from vo2neuro.units import ParameterError
 
@@ -67,6 +68,61 @@ def _sweep(args: argparse.Namespace) -> int:
                                             "t [s], V_src [V], V_dev [V], I [A], T [K]"])
 
 
+def _length_range(text: str) -> tuple[float, float, int]:
+    """``START:STOP:N`` (log-spaced) or one length ``L`` [m]."""
+    from vo2neuro.units import parse_count, parse_si
+
+    parts = text.split(":")
+    if len(parts) not in (1, 3):
+        raise ParameterError(f"length: expected START:STOP:N (e.g. 2u:20n:12) or one length [m], got {text!r}")
+    vals = [parse_si(x, name="length", unit="m") for x in parts[: 1 if len(parts) == 1 else 2]]
+    for v in vals:
+        if not (math.isfinite(v) and v > 0):
+            raise ParameterError(f"length must be > 0 and finite [m], got {text!r}")
+    if len(parts) == 1:
+        return vals[0], vals[0], 1
+    n = parse_count(parts[2], name="length count", minimum=1, maximum=200)
+    return vals[0], vals[1], n
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from vo2neuro.circuits.scaling import log_lengths, plot_scale, scale_study
+    from vo2neuro.device import get_parameters
+    from vo2neuro.device.geometry import Geometry
+    from vo2neuro.device.select import select
+
+    sel = select(args.preset, delta=args.delta, ambient=args.ambient)
+    base = "zhang2024" if args.preset == "zhang2024" else "vo2"
+    if get_parameters(base).delta != 0.0:
+        raise ParameterError(f"preset: {args.preset!r} has no pristine film to scale [-]")
+    start, stop, n = args.length
+    geos = []
+    for L in log_lengths(start, stop, n):
+        W = args.width if args.width is not None else args.aspect * L
+        t = args.thickness if args.thickness is not None else min(100e-9, float(L))
+        geos.append(Geometry(length=float(L), width=float(W), thickness=float(t), substrate=args.substrate))
+
+    def progress(i: int, total: int) -> None:
+        print(f"device scale: size {i}/{total}", file=sys.stderr)
+
+    recs = scale_study(geos, base=base, delta=sel.params.delta, ambient=sel.ambient_k, integration=args.integration,
+                       capacitor="auto" if args.capacitor is None else args.capacitor, progress=progress)
+    if args.json:
+        print(dumps({"preset": args.preset, "delta": sel.params.delta, "ambient_k": sel.ambient_k,
+                     "integration": args.integration, "sizes": [r.to_dict() for r in recs]}))
+    else:
+        print(f"{'L [m]':>10} {'W [m]':>10} {'t [m]':>10} {'V_th [V]':>9} {'f_max [Hz]':>11} {'E/spike [J]':>11} "
+              f"{'E_par [J]':>10} {'floor [J]':>10} {'tau_th [s]':>10} dominant")
+        for r in recs:
+            print(f"{r.length_m:10.3g} {r.width_m:10.3g} {r.thickness_m:10.3g} {r.v_th_v:9.3g} {r.f_max_hz:11.3g} "
+                  f"{r.energy_per_spike_j:11.3g} {r.parasitic_energy_per_spike_j:10.3g} {r.thermal_floor_j:10.3g} "
+                  f"{r.tau_th_s:10.3g} {r.dominant}")
+    if args.plot:
+        path = plot_scale(recs, args.plot, title=f"{args.preset} (delta={sel.params.delta:g}), {args.integration}")
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _report(args: argparse.Namespace, record, plot: str, comments: list[str]) -> int:
     """Print the record, write its CSV table (``--csv``) and its figure (``--plot``, by ``device.plotting.<plot>``)."""
     emit(args, record)
@@ -92,7 +148,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_presets)
 
     dev = sub.add_parser("device", help="device characterisation (R-T loop, I-V, voltage sweep)")
-    dsub = dev.add_subparsers(dest="device_cmd", required=True, metavar="{rt,iv,sweep}")
+    dsub = dev.add_subparsers(dest="device_cmd", required=True, metavar="{rt,iv,sweep,scale}")
 
     rt = dsub.add_parser("rt", help="resistance-temperature hysteresis loop (with minor loops)")
     add_device_args(rt)
@@ -121,3 +177,55 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="time steps (default 200k; the memory they need is checked before the run)")
     _outputs(sw)
     sw.set_defaults(func=_sweep)
+
+    sc = dsub.add_parser("scale", help="threshold, frequency and energy per spike against device size")
+    sc.add_argument("--preset", type=preset_type(), default="vo2x", help="film (see `vo2neuro presets`; default vo2x)")
+    sc.add_argument("--delta", type=si_type("delta", "1", nonneg=True),
+                    help="oxygen-vacancy level x of VO2-x [-] (replaces the preset's)")
+    sc.add_argument("--ambient", type=si_type("ambient", "K", positive=True), default=None,
+                    help="bath temperature [K] (default: the preset's)")
+    sc.add_argument("--length", type=_arg_value("length", _length_range), default=(2e-6, 20e-9, 12),
+                    metavar="START:STOP:N", help="channel lengths [m], log-spaced (default 2u:20n:12) or one length")
+    wg = sc.add_mutually_exclusive_group()
+    wg.add_argument("--width", type=si_type("width", "m", positive=True), default=None, help="channel width [m]")
+    wg.add_argument("--aspect", type=si_type("aspect", "1", positive=True), default=1.0,
+                    help="width / length [-] (default 1)")
+    sc.add_argument("--thickness", type=si_type("thickness", "m", positive=True), default=None,
+                    help="film thickness [m] (default min(100 nm, L))")
+    sc.add_argument("--substrate", type=_arg_value("substrate", _substrate), default="sapphire",
+                    help="substrate (default sapphire)")
+    sc.add_argument("--integration", type=_arg_value("integration", _integration), default="on-chip",
+                    help="parasitic scenario: on-chip (a few fF) or probe-station (145 pF) (default on-chip)")
+    sc.add_argument("--capacitor", type=si_type("capacitor", "F", nonneg=True), default=None,
+                    help="deliberate integration capacitor [F] (default: the least that oscillates, per size)")
+    sc.add_argument("--json", action="store_true", help="print the result as JSON")
+    sc.add_argument("--plot", metavar="FILE.png", type=out_file("plot", suffixes=(".png",)),
+                    help="write a log-log PNG figure")
+    sc.set_defaults(func=_scale)
+
+
+def _substrate(text: str) -> str:
+    from vo2neuro.device.geometry import SUBSTRATES
+
+    if text not in SUBSTRATES:
+        raise ParameterError(f"substrate: unknown {text!r}; valid: {', '.join(sorted(SUBSTRATES))} [-]")
+    return text
+
+
+def _integration(text: str) -> str:
+    from vo2neuro.circuits.scaling import check_integration
+
+    return check_integration(text)
+
+
+def _arg_value(option: str, convert):
+    """argparse ``type=`` returning ``convert(text)``; its ParameterError becomes the usage error."""
+
+    def f(text: str):
+        try:
+            return convert(text)
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    f.__name__ = option
+    return f
