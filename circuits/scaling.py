@@ -41,6 +41,7 @@ from vo2neuro.device.geometry import Geometry, device_capacitance, from_geometry
 from vo2neuro.device.params import VO2DeviceParams
 
 __all__ = ["INTEGRATION", "Integration", "NodeCapacitance", "node_capacitance", "ScaleRecord", "scale_study",
+           "sized_geometry", "film_of", "SIZING_RULE", "DEFAULT_THICKNESS_M",
            "log_lengths", "MAX_STEPS_PER_RUN", "AUTO_CAP_TAU_RATIO", "LOAD_FRACTION", "auto_capacitor",
            "check_integration", "plot_scale"]
 
@@ -113,6 +114,37 @@ def auto_capacitor(params: VO2DeviceParams, r_load: float, node: NodeCapacitance
     """
     need = AUTO_CAP_TAU_RATIO * params.tau_th / r_load
     return max(0.0, need - node.device_f - node.parasitic_f)
+
+
+#: Default thickness cap of :func:`sized_geometry` [m]: a 100 nm film, thinner only when the channel is shorter
+#: (assumption: the film is never thicker than the channel is long).
+DEFAULT_THICKNESS_M = 100e-9
+#: The sizing rule of :func:`sized_geometry`, for reports.
+SIZING_RULE = "square channel (W = L), film thickness min(100 nm, L), sapphire substrate"
+
+
+def sized_geometry(length: float, *, width: float | None = None, aspect: float = 1.0, thickness: float | None = None,
+                   substrate: str = "sapphire") -> Geometry:
+    """The device of channel length ``length`` [m] as the scale studies size it (:data:`SIZING_RULE`):
+    width ``width`` or ``aspect x length`` [m], thickness ``thickness`` or min(100 nm, length) [m]."""
+    L = float(length)
+    return Geometry(length=L, width=float(width) if width is not None else aspect * L,
+                    thickness=float(thickness) if thickness is not None else min(DEFAULT_THICKNESS_M, L),
+                    substrate=substrate)
+
+
+def film_of(preset: str, *, delta: float | None = None, ambient: float | None = None,
+            option: str = "preset") -> tuple[str, float, float]:
+    """``(pristine base film, delta [-], ambient [K])`` a preset is scaled from: the zhang2024 fit for itself, the
+    vo2 film (at the preset's or the given vacancy level) for vo2 and vo2x (:func:`vo2neuro.device.select`)."""
+    from vo2neuro.device import get_parameters
+    from vo2neuro.device.select import select
+
+    sel = select(preset, delta=delta, ambient=ambient)
+    base = "zhang2024" if preset == "zhang2024" else "vo2"
+    if get_parameters(base).delta != 0.0:
+        raise ParameterError(f"{option}: {preset!r} has no pristine film to scale [-]")
+    return base, float(sel.params.delta), float(sel.ambient_k)
 
 
 def log_lengths(start: float, stop: float, n: int) -> np.ndarray:

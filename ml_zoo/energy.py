@@ -15,6 +15,11 @@ Recipe (``ml_zoo_papers.md`` §13-14; Spikformer, Yao et al. TPAMI 2023, Spiking
   the layers >= 2 (defaults 0.1 and 8: 0.8 spikes per neuron per inference, inside the 0.15-1.38 spikes/synapse window
   where Dampfhoffer et al. (IEEE TETCI 2023) find SNNs competitive).
 
+Energy against device size: :func:`vo2_targets_from_sizes` takes the VO2-x energy per spike from the simulated device
+of each channel length (:func:`vo2neuro.circuits.scaling.scale_study`, geometry :data:`SIZE_GEOMETRY_RULE`, in a named
+integration scenario); :func:`energy_size_study` puts it beside the size-independent targets with the crossover size
+of each (:func:`crossover_size`), :func:`plot_energy_size` draws it.
+
 All energies are in joules per inference at batch 1; constants are :class:`EnergyConstant` records with their sources.
 Compute-only estimates ignore data movement unless a memory term is selected; see the caveats in ``ml_zoo_papers.md`` §14.
 """
@@ -29,6 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from vo2neuro.units import ParameterError, check_finite, check_nonnegative, check_positive
+from vo2neuro.circuits.scaling import SIZING_RULE
 
 __all__ = [
     "EnergyConstant",
@@ -50,6 +56,14 @@ __all__ = [
     "DEFAULT_TIMESTEPS",
     "check_firing_rate",
     "check_timesteps",
+    "SIZE_GEOMETRY_RULE",
+    "size_geometry",
+    "SizedVO2",
+    "vo2_targets_from_sizes",
+    "crossover_size",
+    "EnergySizeStudy",
+    "energy_size_study",
+    "plot_energy_size",
 ]
 
 DEFAULT_FIRING_RATE = 0.1
@@ -584,6 +598,293 @@ def plot_energy_table(table: EnergyTable, path: str) -> None:
         ax.set_xticks(x, models, rotation=30, ha="right")
         ax.set_ylabel("energy per inference [J]")
         ax.legend(fontsize="small")
+        fig.tight_layout()
+        fig.savefig(path, format="png", dpi=120)
+    finally:
+        plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------- energy against size
+#: How :func:`size_geometry` turns a channel length into a device (the defaults of `vo2neuro device scale`).
+SIZE_GEOMETRY_RULE = SIZING_RULE
+
+
+def size_geometry(length: float):
+    """The :class:`~vo2neuro.device.geometry.Geometry` of channel length ``length`` [m]
+    (:func:`vo2neuro.circuits.scaling.sized_geometry`, as ``vo2neuro device scale`` sizes it)."""
+    from vo2neuro.circuits.scaling import sized_geometry
+
+    return sized_geometry(check_positive("device-size", length, "m"))
+
+
+@dataclass(frozen=True)
+class SizedVO2:
+    """The VO2-x target of one device size with the device it comes from.
+
+    Attributes
+    ----------
+    preset : str
+        Film preset (its vacancy level and ambient).
+    record : vo2neuro.circuits.scaling.ScaleRecord
+        The scale study of that size (:func:`vo2neuro.circuits.scaling.scale_study`).
+    target : VO2Target or None
+        Energy target with ``energy_per_spike_j = record.energy_per_spike_j``; None where the device does not
+        oscillate (no energy per spike).
+    """
+
+    preset: str
+    delta: float
+    record: Any
+    target: VO2Target | None
+
+    @property
+    def energy_per_spike_j(self) -> float:
+        return float(self.record.energy_per_spike_j)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Device description: preset, delta, geometry, integration, node capacitance split, energy per spike."""
+        from vo2neuro.circuits.scaling import INTEGRATION
+
+        r = self.record
+        return {
+            "preset": self.preset, "delta": self.delta, "ambient_k": r.ambient_k,
+            "geometry": {"length_m": r.length_m, "width_m": r.width_m, "thickness_m": r.thickness_m,
+                         "substrate": r.substrate, "rule": SIZE_GEOMETRY_RULE},
+            "integration": {"name": r.integration, "source": INTEGRATION[r.integration].source},
+            "node_capacitance": {"device_f": r.device_capacitance_f, "parasitic_f": r.parasitic_capacitance_f,
+                                 "integration_f": r.integration_capacitance_f, "total_f": r.node_capacitance_f},
+            "r_load_ohm": r.r_load_ohm, "v_in_v": r.v_in_v, "frequency_hz": r.frequency_hz,
+            "energy_per_spike_j": r.energy_per_spike_j,
+            "energy_per_spike_shares_j": {"device": r.device_energy_per_spike_j - r.parasitic_energy_per_spike_j
+                                          - r.capacitor_energy_per_spike_j,
+                                          "parasitic": r.parasitic_energy_per_spike_j,
+                                          "capacitor": r.capacitor_energy_per_spike_j,
+                                          "load": r.load_energy_per_spike_j},
+            "dominant": r.dominant,
+            "energy_per_spike_source": (self.target.spike_source if self.target is not None
+                                        else "none: the device does not oscillate at this size"),
+        }
+
+
+def vo2_targets_from_sizes(lengths: Sequence[float], *, preset: str = "vo2x", integration: str = "on-chip",
+                           energy_per_synaptic_event_j: float = 0.9e-12,
+                           progress: Any = None) -> tuple[SizedVO2, ...]:
+    """VO2-x targets whose energy per spike is that of the simulated neuron of a device of each channel length [m].
+
+    The device is :func:`size_geometry` of the length, the film ``preset`` (its vacancy level and ambient), in the
+    integration scenario ``integration`` (:data:`vo2neuro.circuits.scaling.INTEGRATION`); the figure is the source
+    energy per spike of :func:`vo2neuro.circuits.scaling.scale_study` (its load R_L = V_th/(2 I_th), the least
+    capacitor that oscillates, the operating point of least energy). ``progress(i, n)`` after each size.
+    """
+    from vo2neuro.circuits.scaling import check_integration, scale_study
+
+    check_integration(integration)
+    check_nonnegative("energy_per_synaptic_event_j", energy_per_synaptic_event_j, "J")
+    geos = [size_geometry(float(L)) for L in lengths]
+    if not geos:
+        raise ParameterError("device-size: give at least one size [m]")
+    from vo2neuro.circuits.scaling import film_of
+
+    base, delta, ambient = film_of(preset, option="vo2-preset")
+    recs = scale_study(geos, base=base, delta=delta, ambient=ambient, integration=integration, progress=progress)
+    out = []
+    for r in recs:
+        e = float(r.energy_per_spike_j)
+        target = None
+        if math.isfinite(e):
+            src = (f"simulated: {preset} (delta={delta:g}) device L={r.length_m:.3g} m, W={r.width_m:.3g} m, "
+                   f"t={r.thickness_m:.3g} m, {integration}, C_node={r.node_capacitance_f:.3g} F, "
+                   f"R_L={r.r_load_ohm:.3g} Ohm, V_in={r.v_in_v:.3g} V, f={r.frequency_hz:.4g} Hz, {ambient:g} K, "
+                   f"source energy per spike at the least-energy operating point (vo2neuro.circuits.scaling)")
+            target = VO2Target(energy_per_spike_j=e, energy_per_synaptic_event_j=energy_per_synaptic_event_j,
+                               spike_source=src, label=preset)
+        out.append(SizedVO2(preset=preset, delta=delta, record=r, target=target))
+    return tuple(out)
+
+
+def crossover_size(lengths: Sequence[float], vo2_energies: Sequence[float], reference: float) -> float | None:
+    """Channel length [m] where the VO2-x energy equals ``reference`` [J], or None when it does not cross.
+
+    Between two neighbouring finite sizes whose energies straddle the reference, log E is interpolated linearly in
+    log L (exact for a power law). Sizes are scanned from the largest down; the first crossing is returned (the
+    size below which VO2-x is cheaper when its energy falls with size).
+    """
+    pts = sorted(((float(L), float(e)) for L, e in zip(lengths, vo2_energies, strict=True)
+                  if math.isfinite(float(e)) and float(e) > 0), reverse=True)
+    ref = check_positive("reference", reference, "J")
+    for (l1, e1), (l2, e2) in zip(pts, pts[1:]):
+        if e1 == ref:
+            return l1
+        if (e1 - ref) * (e2 - ref) < 0:
+            f = math.log(ref / e1) / math.log(e2 / e1)
+            return math.exp(math.log(l1) + f * math.log(l2 / l1))
+    if pts and pts[-1][1] == ref:
+        return pts[-1][0]
+    return None
+
+
+@dataclass(frozen=True)
+class EnergySizeStudy:
+    """VO2-x energy per inference against device size beside the size-independent reference targets.
+
+    ``vo2_energy[model]`` is per size [J] (NaN where the device does not oscillate); ``crossovers[model][target]``
+    the crossover size [m] or None.
+    """
+
+    sizes: tuple[SizedVO2, ...]
+    reference: EnergyTable
+    vo2_energy: dict[str, tuple[float, ...]]
+    crossovers: dict[str, dict[str, float | None]]
+
+    @property
+    def lengths(self) -> tuple[float, ...]:
+        return tuple(s.record.length_m for s in self.sizes)
+
+    def table_at(self, i: int) -> EnergyTable:
+        """The full energy table (references and VO2-x) at size ``i``."""
+        s = self.sizes[i]
+        if s.target is None:
+            raise ParameterError(f"device-size: the {s.preset} device of L={s.record.length_m:.3g} m does not "
+                                 f"oscillate in the {s.record.integration} scenario (no energy per spike) [m]")
+        rows = list(self.reference.rows)
+        for w in self.reference.workloads:
+            rows.append(EnergyRow(model=w.name, config=w.config, target=s.target.name, energy_j=s.target.energy(w),
+                                  macs=w.macs, synops=w.synops, spikes=w.spikes, rate_source=w.rate_source))
+        order = {w.name: k for k, w in enumerate(self.reference.workloads)}
+        rows.sort(key=lambda r: order[r.model])  # stable: targets keep their order within a model
+        constants = tuple({c.name: c for c in (*self.reference.constants, *s.target.constants())}.values())
+        return EnergyTable(rows=tuple(rows), constants=constants, assumptions=self.reference.assumptions,
+                           workloads=self.reference.workloads)
+
+    def device(self) -> dict[str, Any]:
+        """What every size shares: preset, delta, ambient, integration scenario, geometry rule."""
+        from vo2neuro.circuits.scaling import INTEGRATION
+
+        s = self.sizes[0]
+        r = s.record
+        return {"preset": s.preset, "delta": s.delta, "ambient_k": r.ambient_k,
+                "integration": {"name": r.integration, "parasitic_f": INTEGRATION[r.integration].parasitic_f,
+                                "source": INTEGRATION[r.integration].source},
+                "geometry_rule": SIZE_GEOMETRY_RULE,
+                "synaptic_event_j": (next(x.target for x in self.sizes if x.target is not None)
+                                     .energy_per_synaptic_event_j
+                                     if any(x.target is not None for x in self.sizes) else None)}
+
+    def to_dict(self) -> dict[str, Any]:
+        ref = self.reference.to_dict()
+        sizes = []
+        for k, s in enumerate(self.sizes):
+            d = s.to_dict()
+            d["energy_per_inference_j"] = {m: e[k] for m, e in self.vo2_energy.items()}
+            sizes.append(d)
+        return {"device": self.device(), "sizes": sizes, "reference_rows": ref["rows"],
+                "workloads": ref["workloads"], "constants": ref["constants"], "assumptions": ref["assumptions"],
+                "crossover_size_m": self.crossovers}
+
+    def to_markdown(self) -> str:
+        d = self.device()
+        models = list(self.vo2_energy)
+        head = ["L [m]", "W [m]", "t [m]", "C_node [F]", "E/spike [J]", "dominant",
+                *[f"{m} [J]" for m in models]]
+        lines = [f"VO2-x ({d['preset']}, delta={d['delta']:g}, {d['integration']['name']}; {SIZE_GEOMETRY_RULE}): "
+                 f"energy per inference against device size", "",
+                 "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for k, s in enumerate(self.sizes):
+            r = s.record
+            cells = [f"{r.length_m:.3g}", f"{r.width_m:.3g}", f"{r.thickness_m:.3g}", f"{r.node_capacitance_f:.3g}",
+                     f"{r.energy_per_spike_j:.3g}", r.dominant, *[f"{self.vo2_energy[m][k]:.3e}" for m in models]]
+            lines.append("| " + " | ".join(cells) + " |")
+        _, targets, e = self.reference.pivot()
+        lines += ["", "Crossover size (VO2-x energy equals the target's) [m]:", "",
+                  "| model | " + " | ".join(targets) + " |", "|" + "---|" * (len(targets) + 1)]
+        for m in models:
+            cells = [m]
+            for t in targets:
+                x = self.crossovers[m][t]
+                cells.append(("none in range" if x is None else f"{x:.3g} m") + f" (E = {e[(m, t)]:.3e} J)")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", "Assumptions:", ""] + [f"* {a}" for a in self.reference.assumptions]
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["model", "config", "target", "length_m", "energy_j", "energy_per_spike_j", "crossover_size_m"])
+        for w in self.reference.workloads:
+            for k, s in enumerate(self.sizes):
+                writer.writerow([w.name, w.config, s.preset, f"{s.record.length_m:.6e}",
+                                 f"{self.vo2_energy[w.name][k]:.6e}", f"{s.record.energy_per_spike_j:.6e}", ""])
+            for r in self.reference.rows:
+                if r.model == w.name:
+                    x = self.crossovers[w.name][r.target]
+                    writer.writerow([r.model, r.config, r.target, "", f"{r.energy_j:.6e}", "",
+                                     "" if x is None else f"{x:.6e}"])
+        return buf.getvalue()
+
+
+def energy_size_study(
+    names: Iterable[str] | None,
+    lengths: Sequence[float],
+    *,
+    config: str = "paper",
+    preset: str = "vo2x",
+    integration: str = "on-chip",
+    energy_per_synaptic_event_j: float = 0.9e-12,
+    firing_rate: float = DEFAULT_FIRING_RATE,
+    timesteps: int = DEFAULT_TIMESTEPS,
+    progress: Any = None,
+) -> EnergySizeStudy:
+    """Energy per inference of the workloads ``names`` on VO2-x devices of channel lengths ``lengths`` [m]
+    (:func:`vo2_targets_from_sizes`) and on the size-independent targets of :func:`default_targets` (CMOS 45 nm
+    fp32/int8, SNN on CMOS, Loihi), with the crossover size of each (:func:`crossover_size`)."""
+    refs = default_targets()[:-1]
+    table = energy_table(names, config=config, targets=refs, firing_rate=firing_rate, timesteps=timesteps)
+    sizes = vo2_targets_from_sizes(lengths, preset=preset, integration=integration,
+                                   energy_per_synaptic_event_j=energy_per_synaptic_event_j, progress=progress)
+    vo2 = {w.name: tuple(s.target.energy(w) if s.target is not None else math.nan for s in sizes)
+           for w in table.workloads}
+    L = [s.record.length_m for s in sizes]
+    _, targets, e = table.pivot()
+    cross = {m: {t: crossover_size(L, vo2[m], e[(m, t)]) for t in targets} for m in vo2}
+    return EnergySizeStudy(sizes=sizes, reference=table, vo2_energy=vo2, crossovers=cross)
+
+
+def plot_energy_size(study: EnergySizeStudy, path: str) -> None:
+    """Log-log VO2-x energy per inference against channel length, one panel per workload, the reference targets as
+    horizontal lines and each crossover size marked (legend: the size, or "none in range"); saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    models = list(study.vo2_energy)
+    _, targets, e = study.reference.pivot()
+    ncol = min(len(models), 3)
+    nrow = math.ceil(len(models) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False)
+    L = np.array(study.lengths)
+    d = study.device()
+    try:
+        for ax, m in zip(axes.flat, models):
+            y = np.array(study.vo2_energy[m], dtype=float)
+            ok = np.isfinite(y) & (y > 0)
+            ax.loglog(L[ok], y[ok], "o-", ms=3, color="k", label=f"VO2-x ({d['preset']})")
+            for k, t in enumerate(targets):
+                color = f"C{k}"
+                x = study.crossovers[m][t]
+                label = f"{t}: " + ("none in range" if x is None else f"crossover {x:.3g} m")
+                ax.axhline(e[(m, t)], color=color, ls="--", lw=1, label=label)
+                if x is not None:
+                    ax.axvline(x, color=color, ls=":", lw=1)
+                    ax.plot([x], [e[(m, t)]], "D", color=color, ms=5)
+            ax.set_title(m, fontsize=9)
+            ax.set_xlabel("channel length L [m]")
+            ax.set_ylabel("energy per inference [J]")
+            ax.legend(fontsize=6)
+        for ax in list(axes.flat)[len(models):]:
+            ax.set_visible(False)
+        fig.suptitle(f"VO2-x energy against device size ({d['integration']['name']})", fontsize=10)
         fig.tight_layout()
         fig.savefig(path, format="png", dpi=120)
     finally:

@@ -99,6 +99,40 @@ def test_energy_source_without_a_numeric_spike_energy(bad_input):
     bad_input(["zoo", "energy", "--vo2-source", "my lab"], "vo2-source", "vo2-spike-energy")
 
 
+@pytest.mark.parametrize("size, fragments", [
+    ("2u:20n", ("device-size", "START:STOP:N")),
+    ("2u:20n:8:1", ("device-size", "START:STOP:N")),
+    ("2u:20n:0", ("device-size count", "whole number in [1, 200]")),
+    ("2u:20n:1k", ("device-size count", "whole number in [1, 200]", "1k")),
+    ("2u:20n:2.5", ("device-size count", "whole number")),
+    ("0:20n:8", ("device-size", "> 0", "[m]")),
+    ("-2u", ("device-size", "> 0", "[m]")),
+    ("2x", ("device-size", "unknown suffix")),
+    ("inf", ("device-size", "[m]")),
+])
+def test_energy_bad_device_size(bad_input, size, fragments):
+    bad_input(["zoo", "energy", f"--device-size={size}"], *fragments)
+
+
+def test_energy_unknown_integration_lists_the_scenarios(bad_input):
+    bad_input(["zoo", "energy", "--device-size", "100n", "--integration", "wafer"], "integration",
+              "unknown scenario 'wafer'", "on-chip", "probe-station")
+
+
+def test_energy_integration_without_device_size(bad_input):
+    bad_input(["zoo", "energy", "dpdnet", "--integration", "on-chip"], "integration", "--device-size")
+
+
+def test_energy_numeric_spike_energy_with_device_size(bad_input):
+    bad_input(["zoo", "energy", "dpdnet", "--device-size", "100n", "--vo2-spike-energy", "1p"],
+              "vo2-spike-energy", "device-size", "[J]")
+
+
+def test_energy_size_plot_unwritable(bad_input, unwritable):
+    path, files = _png(unwritable)
+    bad_input(["zoo", "energy", "--device-size", "2u:20n:3", "--plot", path], "plot", "blocker", inputs=files)
+
+
 # ---------------------------------------------------------------------------------------------------- convert
 def test_convert_unknown_model_lists_the_valid_ones(bad_input):
     bad_input(["zoo", "convert", "vgg16"], "unknown model 'vgg16'", "valid:", "dpdnet")

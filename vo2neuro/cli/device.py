@@ -86,29 +86,20 @@ def _length_range(text: str) -> tuple[float, float, int]:
 
 
 def _scale(args: argparse.Namespace) -> int:
-    from vo2neuro.circuits.scaling import log_lengths, plot_scale, scale_study
-    from vo2neuro.device import get_parameters
-    from vo2neuro.device.geometry import Geometry
-    from vo2neuro.device.select import select
+    from vo2neuro.circuits.scaling import film_of, log_lengths, plot_scale, scale_study, sized_geometry
 
-    sel = select(args.preset, delta=args.delta, ambient=args.ambient)
-    base = "zhang2024" if args.preset == "zhang2024" else "vo2"
-    if get_parameters(base).delta != 0.0:
-        raise ParameterError(f"preset: {args.preset!r} has no pristine film to scale [-]")
+    base, delta, ambient = film_of(args.preset, delta=args.delta, ambient=args.ambient)
     start, stop, n = args.length
-    geos = []
-    for L in log_lengths(start, stop, n):
-        W = args.width if args.width is not None else args.aspect * L
-        t = args.thickness if args.thickness is not None else min(100e-9, float(L))
-        geos.append(Geometry(length=float(L), width=float(W), thickness=float(t), substrate=args.substrate))
+    geos = [sized_geometry(L, width=args.width, aspect=args.aspect, thickness=args.thickness,
+                           substrate=args.substrate) for L in log_lengths(start, stop, n)]
 
     def progress(i: int, total: int) -> None:
         print(f"device scale: size {i}/{total}", file=sys.stderr)
 
-    recs = scale_study(geos, base=base, delta=sel.params.delta, ambient=sel.ambient_k, integration=args.integration,
+    recs = scale_study(geos, base=base, delta=delta, ambient=ambient, integration=args.integration,
                        capacitor="auto" if args.capacitor is None else args.capacitor, progress=progress)
     if args.json:
-        print(dumps({"preset": args.preset, "delta": sel.params.delta, "ambient_k": sel.ambient_k,
+        print(dumps({"preset": args.preset, "delta": delta, "ambient_k": ambient,
                      "integration": args.integration, "sizes": [r.to_dict() for r in recs]}))
     else:
         print(f"{'L [m]':>10} {'W [m]':>10} {'t [m]':>10} {'V_th [V]':>9} {'f_max [Hz]':>11} {'E/spike [J]':>11} "
@@ -118,7 +109,7 @@ def _scale(args: argparse.Namespace) -> int:
                   f"{r.energy_per_spike_j:11.3g} {r.parasitic_energy_per_spike_j:10.3g} {r.thermal_floor_j:10.3g} "
                   f"{r.tau_th_s:10.3g} {r.dominant}")
     if args.plot:
-        path = plot_scale(recs, args.plot, title=f"{args.preset} (delta={sel.params.delta:g}), {args.integration}")
+        path = plot_scale(recs, args.plot, title=f"{args.preset} (delta={delta:g}), {args.integration}")
         print(f"wrote {path}", file=sys.stderr)
     return 0
 

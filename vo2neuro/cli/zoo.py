@@ -10,6 +10,7 @@ count operations or convert networks.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from vo2neuro._io import dumps as _dumps
@@ -22,6 +23,7 @@ _CONFIGS = ("paper", "small")  # vo2neuro.ml_zoo.registry.CONFIGS (checked by te
 _DATASETS = ("digits", "mnist")
 _NEURONS = ("if", "vo2")
 _RATE_UNIT = "spikes/neuron/step"
+_MAX_SIZES = 200  # device sizes of one --device-size range (~0.1 s each)
 
 
 # ---------------------------------------------------------------------------------------------- argument types
@@ -66,6 +68,38 @@ def _spike_energy(text: str) -> str | float:
         return si_type("vo2-spike-energy", "J", nonneg=True)(text)
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"{exc} (give an energy per spike or 'circuit')") from None
+
+
+def _size_range(text: str) -> tuple[float, ...]:
+    """argparse ``type=``: one channel length ``L`` or ``START:STOP:N`` (N log-spaced lengths, 1 <= N <= 200) [m]."""
+    from vo2neuro.circuits.scaling import log_lengths
+    from vo2neuro.units import parse_count, parse_si
+
+    try:
+        parts = text.split(":")
+        if len(parts) not in (1, 3):
+            raise ParameterError(f"device-size: expected one length or START:STOP:N (e.g. 2u:20n:8) [m], "
+                                 f"got {text!r}")
+        vals = [parse_si(x, name="device-size", unit="m") for x in parts[:2]]
+        for v in vals:
+            if not (math.isfinite(v) and v > 0):
+                raise ParameterError(f"device-size must be > 0 and finite [m], got {text!r}")
+        if len(parts) == 1:
+            return (vals[0],)
+        n = parse_count(parts[2], name="device-size count", minimum=1, maximum=_MAX_SIZES)
+        return tuple(float(x) for x in log_lengths(vals[0], vals[1], n))
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _integration(text: str) -> str:
+    """argparse ``type=``: an integration scenario of ``vo2neuro.circuits.scaling.INTEGRATION``."""
+    from vo2neuro.circuits.scaling import check_integration
+
+    try:
+        return check_integration(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _percentile(text: str) -> float:
@@ -121,14 +155,27 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 
 def cmd_energy(args: argparse.Namespace) -> int:
-    """``zoo energy [NAME ...] [--config] [--json] [--csv] [--plot FILE] [...]``: energy per inference per target."""
+    """``zoo energy [NAME ...] [--config] [--json] [--csv] [--plot FILE] [...]``: energy per inference per target.
+
+    With ``--device-size`` the VO2-x energy per spike is that of the simulated device of that channel length
+    (``ml_zoo.energy.vo2_targets_from_sizes``); one size gives the usual table plus the device description, a range
+    the energy against size with the crossover sizes (``ml_zoo.energy.energy_size_study``)."""
     from vo2neuro.ml_zoo import energy
 
     names = list(args.names) or None
+    if args.device_size is None:
+        if args.integration is not None:
+            raise ParameterError("integration: only used with --device-size (the default VO2-x neuron is the "
+                                 "zhang2024 circuit, C = 145.35 pF) [-]")
+    elif args.vo2_spike_energy != "circuit":
+        raise ParameterError("vo2-spike-energy: not used with --device-size (the energy per spike comes from the "
+                             "simulated device of that size) [J]")
+    if args.vo2_spike_energy == "circuit" and args.vo2_source is not None:
+        raise ParameterError("vo2-source: only used with a numeric --vo2-spike-energy (the simulated neuron "
+                             "names its own source) [-]")
+    if args.device_size is not None:
+        return _energy_by_size(args, names)
     if args.vo2_spike_energy == "circuit":
-        if args.vo2_source is not None:
-            raise ParameterError("vo2-source: only used with a numeric --vo2-spike-energy (the simulated neuron "
-                                 "names its own source) [-]")
         # energy per spike of the simulated VO2-x neuron (vo2neuro.circuits), mid-window
         vo2 = energy.vo2_target_from_circuit(args.vo2_preset, energy_per_synaptic_event_j=args.vo2_synapse_energy)
     else:
@@ -138,15 +185,53 @@ def cmd_energy(args: argparse.Namespace) -> int:
                                energy_per_synaptic_event_j=args.vo2_synapse_energy, **sources)
     table = energy.energy_table(names, config=args.config, targets=energy.default_targets(vo2),
                                 firing_rate=args.firing_rate, timesteps=args.timesteps)
+    _print_table(args, table)
+    return 0
+
+
+def _print_table(args: argparse.Namespace, table, extra: dict | None = None) -> None:
+    from vo2neuro.ml_zoo import energy
+
     if args.plot:
         energy.plot_energy_table(table, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
-        print(_dumps(table.to_dict()))
+        print(_dumps({**table.to_dict(), **(extra or {})}))
     elif args.csv:
         sys.stdout.write(table.to_csv())
     else:
         sys.stdout.write(table.to_markdown())
+
+
+def _energy_by_size(args: argparse.Namespace, names: list[str] | None) -> int:
+    """``zoo energy --device-size L|START:STOP:N``."""
+    from vo2neuro.ml_zoo import energy
+
+    def progress(i: int, total: int) -> None:
+        print(f"zoo energy: device size {i}/{total}", file=sys.stderr)
+
+    study = energy.energy_size_study(names, args.device_size, config=args.config, preset=args.vo2_preset,
+                                     integration=args.integration or "on-chip",
+                                     energy_per_synaptic_event_j=args.vo2_synapse_energy,
+                                     firing_rate=args.firing_rate, timesteps=args.timesteps, progress=progress)
+    if len(study.sizes) == 1:
+        table = study.table_at(0)
+        _print_table(args, table, {"device": study.sizes[0].to_dict()})
+        if not (args.json or args.csv):
+            d = study.sizes[0].to_dict()
+            print(f"\nDevice: {d['energy_per_spike_source']}; node capacitance: device "
+                  f"{d['node_capacitance']['device_f']:.3g} F, parasitic {d['node_capacitance']['parasitic_f']:.3g} F,"
+                  f" capacitor {d['node_capacitance']['integration_f']:.3g} F; {d['dominant']} dominates")
+        return 0
+    if args.plot:
+        energy.plot_energy_size(study, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
+        print(_dumps(study.to_dict()))
+    elif args.csv:
+        sys.stdout.write(study.to_csv())
+    else:
+        sys.stdout.write(study.to_markdown())
     return 0
 
 
@@ -207,7 +292,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="JSON rows, workloads, constants and assumptions")
     fmt.add_argument("--csv", action="store_true", help="CSV instead of the markdown table")
     p.add_argument("--plot", metavar="FILE", type=out_file("plot", suffixes=(".png",)),
-                   help="write a PNG bar chart")
+                   help="write a PNG bar chart (with a --device-size range: energy against size, log-log)")
     p.add_argument("--firing-rate", type=_firing_rate, default="0.1",
                    help=f"assumed spikes per neuron per time step, in [0, 1] [{_RATE_UNIT}] (default 0.1)")
     p.add_argument("--timesteps", type=int_type("timesteps", minimum=1), default="8",
@@ -222,6 +307,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--vo2-source", default=None,
                    help="provenance of the two VO2-x values, with a numeric --vo2-spike-energy "
                         "(default: the documented assumptions)")
+    p.add_argument("--device-size", type=_size_range, default=None, metavar="L|START:STOP:N",
+                   help="VO2-x energy per spike from the simulated device of channel length L [m] (square channel, "
+                        "thickness min(100n, L), as `device scale`); START:STOP:N log-spaced sizes give the energy "
+                        "against size with the crossover sizes (e.g. 2u:20n:8)")
+    p.add_argument("--integration", type=_integration, default=None,
+                   help="parasitic scenario of the sized device, with --device-size: on-chip (a few fF, default) or "
+                        "probe-station (145 pF)")
     p.set_defaults(func=cmd_energy)
 
     p = sub.add_parser("convert", help="ANN-to-SNN conversion: accuracy (or action agreement) against T")
