@@ -1,8 +1,8 @@
 """``vo2neuro demo``: the whole chain on the embedded defaults, vo2 against vo2x, with a table and figures.
 
-Sections run in order of the data flow (device -> circuit -> device size -> network); each writes its figures
-into the output folder and adds its rows to ``summary.json`` and ``summary.md``. A section whose layer is not
-available in this installation is reported and skipped, never faked.
+Sections run in order of the data flow (device -> circuit -> device size -> energy ledger against size ->
+network); each writes its figures into the output folder and adds its rows to ``summary.json`` and
+``summary.md``. A section whose layer is not available in this installation is reported and skipped, never faked.
 """
 from __future__ import annotations
 
