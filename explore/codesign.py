@@ -13,6 +13,10 @@ delta is checked before the first training starts (:func:`preflight`): a vacancy
 hardware inference refusing it) keeps NaN figures and its reason; a row whose circuit-level result is poor carries
 the diagnosis of :func:`vo2neuro.snn.hardware.hw_eval` (operating point outside the window, silent outputs,
 saturation).
+
+With ``device_size`` every delta's film is built at that channel length with the scale study's circuit
+(:func:`vo2neuro.snn.presets.sized_device`, presets only); each row then carries the device description
+(``device``).
 """
 from __future__ import annotations
 
@@ -79,17 +83,25 @@ def _select(preset: str | None, params_file: str | Path | None, delta: float | N
 
 
 def preflight(deltas: Sequence[float], *, preset: str | None = "vo2", params_file: str | Path | None = None,
-              dt_circuit: float = 20e-9) -> list[tuple[float, Any, Any]]:
+              dt_circuit: float = 20e-9, device_size: float | None = None,
+              integration: str | None = None) -> list[tuple[float, Any, Any]]:
     """Resolve every delta's device and derive its circuit neuron before any training.
 
     Returns ``[(delta, DeviceSelection, CircuitNeuron), ...]``; raises :class:`ParameterError` naming the first
     delta that cannot be run (outside ``[0, DELTA_MAX]``, a non-pristine film, no oscillation in the circuit, a
-    circuit step too coarse for its neuron).
+    circuit step too coarse for its neuron). With ``device_size`` [m] the DeviceSelection is that of the sized
+    device (:func:`vo2neuro.snn.presets.sized_device`; its circuit step is chosen by ``hw_eval``).
     """
     from vo2neuro.device import DELTA_MAX
     from vo2neuro.snn.hardware import check_circuit_dt
-    from vo2neuro.snn.presets import circuit_neuron_for_device
+    from vo2neuro.snn.presets import (DEFAULT_INTEGRATION, circuit_neuron_for_device, circuit_neuron_for_sized,
+                                      sized_device)
 
+    if integration is not None and device_size is None:
+        raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
+    if device_size is not None and params_file is not None:
+        raise ParameterError("device-size: a sized device is built from a preset's film; give --preset, not "
+                             "--params [-]")
     if not deltas:
         raise ParameterError("deltas: give at least one vacancy level [1]")
     _select(preset, params_file, None)  # the pristine film itself (unknown preset, bad file) is its own error
@@ -99,9 +111,14 @@ def preflight(deltas: Sequence[float], *, preset: str | None = "vo2", params_fil
         if not (math.isfinite(d) and 0.0 <= d <= DELTA_MAX):
             raise ParameterError(f"deltas must be within [0, {DELTA_MAX}] [1] (the model's vacancy range), got {d!r}")
         try:
-            sel = _select(preset, params_file, d)
-            cn = circuit_neuron_for_device(sel.params, sel.ambient_k)
-            check_circuit_dt(dt_circuit, sel.params)
+            if device_size is not None:
+                sized = sized_device(preset if preset is not None else "vo2", float(device_size),
+                                     integration or DEFAULT_INTEGRATION, delta=d)
+                sel, cn = sized.selection, circuit_neuron_for_sized(sized)
+            else:
+                sel = _select(preset, params_file, d)
+                cn = circuit_neuron_for_device(sel.params, sel.ambient_k)
+                check_circuit_dt(dt_circuit, sel.params)
         except ParameterError as exc:
             raise ParameterError(f"deltas: {d:g} cannot be run: {' '.join(str(exc).split())}") from None
         out.append((d, sel, cn))
@@ -111,11 +128,13 @@ def preflight(deltas: Sequence[float], *, preset: str | None = "vo2", params_fil
 def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, preset: str | None = "vo2",
              params_file: str | Path | None = None, dataset: str = "digits", epochs: int = 10,
              hidden: tuple[int, ...] = (128,), n_images: int = 150, d2d_sigma: float = 0.05, seed: int = 0,
-             out: str | Path = "output/codesign", progress: bool = True) -> CodesignResult:
+             out: str | Path = "output/codesign", progress: bool = True, device_size: float | None = None,
+             integration: str | None = None) -> CodesignResult:
     """Run the co-design grid (see the module docstring).
 
     ``preset`` (default vo2) or ``params_file`` (a JSON device parameter file, e.g. ``vo2neuro calibrate -o``) is
     the pristine film the deltas apply to. Every delta is checked by :func:`preflight` before training starts.
+    ``device_size`` [m] and ``integration`` build each film at that size (module docstring).
     """
     from vo2neuro.explore.sweep_plots import pareto_front
     from vo2neuro.device import rt_loop, static_iv
@@ -124,7 +143,9 @@ def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, prese
 
     if params_file is not None:
         preset = None
-    checked = preflight(deltas, preset=preset, params_file=params_file)
+    checked = preflight(deltas, preset=preset, params_file=params_file, device_size=device_size,
+                        integration=integration)
+    from vo2neuro.snn.presets import DEFAULT_INTEGRATION, sized_device
     out = Path(out)
     rows: list[dict[str, Any]] = []
     for d, sel, cn in checked:
@@ -139,6 +160,10 @@ def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, prese
             device = ({"preset": preset, "delta": d} if params_file is None else
                       {"preset": None, "device_params": dev.to_dict(), "ambient_k": ambient,
                        "device_source": sel.source})
+            if device_size is not None:
+                device.update(device_size_m=float(device_size), integration=integration)
+                row["device"] = sized_device(preset, float(device_size), integration or DEFAULT_INTEGRATION,
+                                             delta=d).to_dict()
             res = train(TrainConfig(dataset=dataset, epochs=epochs, hidden=hidden, seed=seed,
                                     out_dir=str(out / f"delta_{d:g}"), progress=False, **device), resume=True)
             hw = hw_eval(res.checkpoint, n_images=n_images, d2d_sigma=d2d_sigma, seed=seed, progress=False)
@@ -158,7 +183,9 @@ def codesign(deltas: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02), *, prese
                                     "device_source": checked[0][1].source if checked else "",
                                     "dataset": dataset, "epochs": epochs, "hidden": list(hidden),
                                     "n_images": n_images, "d2d_sigma": d2d_sigma, "seed": seed,
-                                    "ambient_k": checked[0][1].ambient_k if checked else math.nan})
+                                    "ambient_k": checked[0][1].ambient_k if checked else math.nan,
+                                    **({"device_size_m": float(device_size), "integration": integration or
+                                        DEFAULT_INTEGRATION} if device_size is not None else {})})
 
 
 def plot_codesign(res: CodesignResult, path: str | Path) -> Path:

@@ -4,6 +4,9 @@ The films are presets (``vo2``, ``vo2x``, ...) or device parameter files (:func:
 device is resolved and its circuit neuron derived before the first training starts, so a film that cannot
 oscillate is refused up front. Each network is trained (resuming a finished run in ``out/<label>``) and run at
 circuit level on its own device from exactly the checkpoint written (:mod:`vo2neuro.snn.checkpoint`).
+
+With ``device_size`` every preset's film is built at that channel length with the scale study's circuit
+(:func:`vo2neuro.snn.presets.sized_device`); each row then carries the device description (``device``).
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
+
+from vo2neuro.units import ParameterError
 
 __all__ = ["Comparison", "compare_presets"]
 
@@ -53,14 +58,25 @@ class Comparison:
         return "\n".join(lines)
 
 
-def _entries(presets: Sequence[Any], delta: float | None) -> list[tuple[str, Any, dict[str, Any]]]:
-    """``(label, DeviceSelection, TrainConfig device fields)`` per film; ParameterError for an unusable one."""
+def _entries(presets: Sequence[Any], delta: float | None, device_size: float | None = None,
+             integration: str | None = None) -> list[tuple[str, Any, dict[str, Any]]]:
+    """``(label, DeviceSelection or SizedDevice, TrainConfig device fields)`` per film; ParameterError for an
+    unusable one."""
     from vo2neuro.device.select import DeviceSelection, select
+    from vo2neuro.snn.presets import DEFAULT_INTEGRATION, sized_device
 
     entries: list[tuple[str, Any, dict[str, Any]]] = []
     labels: set[str] = set()
     for item in presets:
-        if isinstance(item, DeviceSelection):
+        if device_size is not None:
+            if isinstance(item, DeviceSelection):
+                raise ParameterError("device-size: a sized device is built from a preset's film; give --presets, "
+                                     "not --params [-]")
+            sel = sized_device(str(item), float(device_size), integration or DEFAULT_INTEGRATION, delta=delta)
+            fields = {"preset": str(item), "delta": delta, "device_size_m": float(device_size),
+                      "integration": integration}
+            label = str(item) if delta is None else f"{item}@delta={delta:g}"
+        elif isinstance(item, DeviceSelection):
             sel = item
             fields = {"preset": None, "device_params": sel.params.to_dict(), "ambient_k": sel.ambient_k,
                       "device_source": sel.source}
@@ -80,6 +96,7 @@ def _entries(presets: Sequence[Any], delta: float | None) -> list[tuple[str, Any
 def compare_presets(presets: Sequence[Any] = ("vo2", "vo2x"), *, dataset: str = "digits", out: str | Path =
                     "output/compare", n_images: int = 200, d2d_sigma: float = 0.05, c2c_sigma: float = 0.0,
                     seed: int = 0, progress: bool = True, delta: float | None = None,
+                    device_size: float | None = None, integration: str | None = None,
                     **train_overrides: Any) -> Comparison:
     """Train each film's network the same way, run it at hardware level, and collect the comparison.
 
@@ -91,6 +108,8 @@ def compare_presets(presets: Sequence[Any] = ("vo2", "vo2x"), *, dataset: str = 
         Oxygen-vacancy level [-] applied to every preset named (a DeviceSelection already carries its own).
     out : path
         Folder; each film trains into ``out/<label>`` (a finished run there is reused).
+    device_size, integration : float [m], str, optional
+        Build every preset's film at this channel length in this scenario (default on-chip).
     train_overrides
         :class:`~vo2neuro.snn.train.TrainConfig` fields shared by every film (epochs, hidden, ...).
 
@@ -101,15 +120,22 @@ def compare_presets(presets: Sequence[Any] = ("vo2", "vo2x"), *, dataset: str = 
     """
     from vo2neuro.device import preset_info, static_iv
     from vo2neuro.snn.hardware import check_circuit_dt, hw_eval
-    from vo2neuro.snn.presets import circuit_neuron_for_device
+    from vo2neuro.snn.presets import SizedDevice, circuit_neuron_for_device, circuit_neuron_for_sized
     from vo2neuro.snn.train import TrainConfig, train
 
+    if integration is not None and device_size is None:
+        raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
     out = Path(out)
-    entries = _entries(presets, delta)
-    neurons = {}
+    entries = _entries(presets, delta, device_size, integration)
+    neurons, sized = {}, {}
     for label, sel, _ in entries:          # every film checked before the first training
-        neurons[label] = circuit_neuron_for_device(sel.params, sel.ambient_k)
-        check_circuit_dt(20e-9, sel.params)
+        if isinstance(sel, SizedDevice):
+            sized[label] = sel
+            neurons[label] = circuit_neuron_for_sized(sel)
+        else:
+            neurons[label] = circuit_neuron_for_device(sel.params, sel.ambient_k)
+            check_circuit_dt(20e-9, sel.params)
+    entries = [(label, sized[label].selection if label in sized else sel, f) for label, sel, f in entries]
     configs = {label: TrainConfig(dataset=dataset, seed=seed, out_dir=str(out / label), progress=progress,
                                   **fields, **train_overrides) for label, _, fields in entries}
     rows: dict[str, dict[str, Any]] = {}
@@ -135,5 +161,9 @@ def compare_presets(presets: Sequence[Any] = ("vo2", "vo2x"), *, dataset: str = 
             "device_source": sel.source, "delta": sel.params.delta, "diagnosis": hw.diagnosis,
             "checkpoint": res.checkpoint,
         }
+        if label in sized:
+            rows[label]["device"] = sized[label].to_dict()
     return Comparison(rows=rows, dataset=dataset, n_images=hw.n_images if entries else n_images, d2d_sigma=d2d_sigma,
-                      settings={"seed": seed, "c2c_sigma": c2c_sigma, "delta": delta, **train_overrides})
+                      settings={"seed": seed, "c2c_sigma": c2c_sigma, "delta": delta, **train_overrides,
+                                **({"device_size_m": float(device_size),
+                                    "integration": integration or "on-chip"} if device_size is not None else {})})

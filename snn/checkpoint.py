@@ -42,6 +42,10 @@ _KEYS = {1: frozenset(_COMMON), 2: frozenset((*_COMMON, "sizes", "device"))}
 #: TrainConfig fields that format 1 did not have yet (their defaults apply when absent).
 _CONFIG_ADDED_IN_2 = frozenset({"device_params", "ambient_k", "device_source"})
 _DEVICE_KEYS = frozenset({"params", "source", "ambient_k"})
+#: Optional key of the ``device`` entry: the circuit of a sized device (``--device-size``).
+_CIRCUIT_KEY = "circuit"
+#: TrainConfig fields written only for a sized device (their defaults apply when absent).
+_CONFIG_OPTIONAL = frozenset({"device_size_m", "integration"})
 
 
 def _names(unknown, valid) -> str:
@@ -74,6 +78,9 @@ class Checkpoint:
     device : DeviceSelection or None
         Device parameters, bath temperature and provenance the neuron was derived from (None: a hand-set neuron;
         format 1 files name only a preset, resolved again here).
+    circuit : dict or None
+        For a sized device (``--device-size``): its description (size, integration scenario, load ``r_load_ohm``
+        and the node capacitance split ``node_capacitance``); None: the network circuit (``NETWORK_CIRCUIT``).
     epoch, history, train_seconds : training progress (epochs done, per-epoch metrics, seconds)
     state : mapping
         The whole file (optimiser, scheduler and RNG states for an exact resume).
@@ -90,6 +97,7 @@ class Checkpoint:
     history: tuple[dict, ...] = field(repr=False)
     train_seconds: float
     state: Mapping[str, Any] = field(repr=False)
+    circuit: Any = None
 
     @property
     def n_classes(self) -> int:
@@ -115,12 +123,17 @@ class Checkpoint:
         return net.eval()
 
 
-def device_record(selection) -> dict[str, Any] | None:
-    """The ``device`` entry of a checkpoint for a :class:`~vo2neuro.device.select.DeviceSelection` (or None)."""
+def device_record(selection, sized=None) -> dict[str, Any] | None:
+    """The ``device`` entry of a checkpoint for a :class:`~vo2neuro.device.select.DeviceSelection` (or None); a
+    :class:`~vo2neuro.snn.presets.SizedDevice` ``sized`` adds its circuit (``circuit``: size, scenario, load and
+    node capacitance split)."""
     if selection is None:
         return None
-    return {"params": selection.params.to_dict(), "source": str(selection.source),
-            "ambient_k": float(selection.ambient_k)}
+    rec = {"params": selection.params.to_dict(), "source": str(selection.source),
+           "ambient_k": float(selection.ambient_k)}
+    if sized is not None:
+        rec[_CIRCUIT_KEY] = sized.to_dict()
+    return rec
 
 
 def load(path, *, map_location: Any = "cpu") -> Checkpoint:
@@ -177,8 +190,9 @@ def load(path, *, map_location: Any = "cpu") -> Checkpoint:
         if not isinstance(stored, (list, tuple)) or tuple(stored) != sizes:
             raise ParameterError(f"{where}: 'sizes' {stored!r} does not match the layer shapes {list(sizes)}")
         device = _device(data["device"], where)
+        circuit = _circuit(data["device"], where)
     else:
-        device = None
+        device = circuit = None
         if config.neuron is None:
             from vo2neuro.device.select import select
 
@@ -200,7 +214,8 @@ def load(path, *, map_location: Any = "cpu") -> Checkpoint:
         raise ParameterError(f"{where}: 'train_seconds' must be a finite number [s], got {seconds!r}")
     return Checkpoint(path=p, format_version=int(version), config=config, neuron=neuron, sizes=sizes,
                       weights=types.MappingProxyType(dict(data["model"])), device=device, epoch=epoch,
-                      history=tuple(history), train_seconds=float(seconds), state=types.MappingProxyType(data))
+                      history=tuple(history), train_seconds=float(seconds), state=types.MappingProxyType(data),
+                      circuit=circuit)
 
 
 def _config(d: Any, version: int, where: str):
@@ -214,7 +229,7 @@ def _config(d: Any, version: int, where: str):
     unknown = sorted(set(d) - valid)
     if unknown:
         raise ParameterError(f"{where}: config has unknown key(s) {_names(unknown, valid)}")
-    needed = valid - (_CONFIG_ADDED_IN_2 if version < 2 else frozenset())
+    needed = valid - (_CONFIG_ADDED_IN_2 if version < 2 else frozenset()) - _CONFIG_OPTIONAL
     missing = sorted(needed - set(d))
     if missing:
         raise ParameterError(f"{where}: config lacks key(s) {', '.join(map(repr, missing))}")
@@ -290,9 +305,10 @@ def _device(d: Any, where: str):
         return None
     if not isinstance(d, dict):
         raise ParameterError(f"{where}: 'device' must be a dict or None, got {type(d).__name__}")
-    missing, extra = sorted(_DEVICE_KEYS - set(d)), sorted(set(d) - _DEVICE_KEYS)
+    missing, extra = sorted(_DEVICE_KEYS - set(d)), sorted(set(d) - _DEVICE_KEYS - {_CIRCUIT_KEY})
     if missing or extra:
-        raise ParameterError(f"{where}: 'device' must have exactly the keys params, source, ambient_k"
+        raise ParameterError(f"{where}: 'device' must have exactly the keys params, source, ambient_k (and "
+                             f"optionally circuit)"
                              f"{'; lacks ' + ', '.join(missing) if missing else ''}"
                              f"{'; unknown ' + ', '.join(extra) if extra else ''}")
     if not isinstance(d["params"], dict):
@@ -305,6 +321,21 @@ def _device(d: Any, where: str):
     if isinstance(amb, bool) or not isinstance(amb, (int, float)) or not math.isfinite(amb) or amb <= 0:
         raise ParameterError(f"{where}: device ambient_k must be a finite temperature > 0 [K], got {amb!r}")
     return DeviceSelection(params, float(amb), str(d["source"]))
+
+
+def _circuit(d: Any, where: str) -> dict[str, Any] | None:
+    """The ``circuit`` record of a sized device's ``device`` entry (None when absent), its numbers checked."""
+    if not isinstance(d, dict) or d.get(_CIRCUIT_KEY) is None:
+        return None
+    c = d[_CIRCUIT_KEY]
+    node = c.get("node_capacitance") if isinstance(c, dict) else None
+    if not isinstance(node, dict):
+        raise ParameterError(f"{where}: device circuit must be a dict with r_load_ohm [Ohm] and node_capacitance")
+    for name, v, unit in (("r_load_ohm", c.get("r_load_ohm"), "Ohm"), ("node_capacitance total_f",
+                                                                       node.get("total_f"), "F")):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ParameterError(f"{where}: device circuit {name} must be a finite number > 0 [{unit}], got {v!r}")
+    return dict(c)
 
 
 #: Names of the files a training run writes; their atomic-write temporaries are ``.<name>.<8 chars>.tmp``.

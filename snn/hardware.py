@@ -23,6 +23,12 @@ on the device its neuron was derived from (stored in the checkpoint); ``device=`
 device (a preset or a ``--params`` file): the circuit neuron is re-derived there and the weights, in rheobase
 units, scale with that neuron's rheobase.
 
+Sized devices (``device_size=``, ``--device-size``): a checkpoint trained on a sized device
+(:func:`vo2neuro.snn.presets.sized_device`) records its circuit (load and node capacitance split) and runs in that
+circuit; ``device_size=`` runs any checkpoint's weights on the film of its preset (or of ``device``'s preset) built
+at that size, the neuron re-derived in the scale study's circuit. The circuit step then defaults to
+:func:`max_circuit_dt` of that circuit.
+
 Circuit time step. The step must resolve the fastest time scale of the neuron's circuit, the metallic-phase
 discharge ``R_m C`` or the device's thermal time constant ``C_th/S_e``: :func:`max_circuit_dt` allows a quarter
 of the shorter (measured against the batched circuit simulator: the rate error grows about linearly with the step,
@@ -82,6 +88,8 @@ class HWEvalResult:
     silent_output_fraction : share of images without any output spike [-]
     diagnosis : why the circuit-level result is poor, when it is ("" otherwise)
     checkpoint : the file evaluated
+    circuit : description of a sized device (size, integration scenario, load, node capacitance split) or None
+        for the network circuit (then absent from :meth:`to_dict`)
     """
 
     accuracy: float
@@ -112,9 +120,13 @@ class HWEvalResult:
     silent_output_fraction: float = math.nan
     diagnosis: str = ""
     checkpoint: str = ""
+    circuit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["circuit"] is None:
+            del d["circuit"]
+        return d
 
 
 def max_circuit_dt(device, capacitance: float | None = None) -> tuple[float, str]:
@@ -172,9 +184,9 @@ def _diagnose(*, accuracy: float, software: float, agreement: float, above: floa
 
 
 def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0.05, c2c_sigma: float = 0.0,
-            seed: int = 0, dt_circuit: float = 20e-9, data_dir: str | None = None,
+            seed: int = 0, dt_circuit: float | None = None, data_dir: str | None = None,
             energy_per_event_j: float | None = None, batch: int = 64, progress: bool = True,
-            device=None) -> HWEvalResult:
+            device=None, device_size: float | None = None, integration: str | None = None) -> HWEvalResult:
     """Run the test images through a trained checkpoint on the circuit-level simulator.
 
     Parameters
@@ -188,14 +200,18 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
         Relative device-to-device and cycle-to-cycle spreads (see module docstring) [-].
     seed : int
         Seed of the device draws.
-    dt_circuit : float
-        Circuit time step [s], at most :func:`max_circuit_dt` of the device.
+    dt_circuit : float, optional
+        Circuit time step [s], at most :func:`max_circuit_dt` of the device (default 20 ns in the network
+        circuit, :func:`max_circuit_dt` in a sized device's circuit).
     data_dir : str, optional
         MNIST folder (default: the checkpoint's, then ``$VO2NEURO_DATA``).
     progress : bool
         Progress bar on stderr.
     device : DeviceSelection, optional
         Run the network on this device instead of the one it was trained on (its neuron is re-derived).
+    device_size : float, optional
+        Run the network on the film of ``device``'s preset (else the checkpoint's) built at this channel length
+        [m], in the scale study's circuit of scenario ``integration`` (default on-chip).
 
     Raises
     ------
@@ -208,7 +224,7 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     from vo2neuro.circuits.network import ENERGY_PER_EVENT_J, simulate_network
     from vo2neuro.snn import checkpoint as _ckpt
     from vo2neuro.snn.data import load_dataset
-    from vo2neuro.snn.presets import circuit_neuron_for_device
+    from vo2neuro.snn.presets import DEFAULT_INTEGRATION, circuit_neuron_for_device, sized_device
     from vo2neuro.snn.train import class_counts
 
     if isinstance(n_images, bool) or int(n_images) != n_images or n_images < 1:
@@ -223,16 +239,41 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     if cfg.encoding != "current":
         raise ParameterError(f"{where}: encoding {cfg.encoding!r} is not supported at hardware level; train with "
                              "--encoding current [-]")
+    if integration is not None and device_size is None:
+        raise ParameterError("integration: give --device-size with --integration (the default circuit has no "
+                             "scenario) [-]")
+    circuit = ck.circuit if device is None and device_size is None else None
+    r_load = cap = None
+    if device_size is not None:
+        if device is not None and not device.source.startswith("preset:"):
+            raise ParameterError("device_size: a sized device is built from a preset's film; give --preset, not "
+                                 "--params [-]")
+        name = device.source.split(":", 1)[1] if device is not None else cfg.preset
+        if not name:
+            raise ParameterError(f"{where}: it names no preset whose film --device-size could size; give --preset")
+        sized = sized_device(name, float(device_size), integration or DEFAULT_INTEGRATION,
+                             delta=device.params.delta if device is not None else cfg.delta)
+        device, circuit = sized.selection, sized.to_dict()
+    if circuit is not None:
+        r_load, cap = float(circuit["r_load_ohm"]), float(circuit["node_capacitance"]["total_f"])
     override = device is not None
     sel = device if override else ck.device
     if sel is None:
         raise ParameterError(f"{where}: its neuron was set by hand, not derived from a device; give --preset or "
                              "--params to run it on a device circuit")
-    check_circuit_dt(dt_circuit, sel.params)
+    if dt_circuit is None:
+        dt_circuit = 20e-9 if cap is None else max_circuit_dt(sel.params, cap)[0]
+    check_circuit_dt(dt_circuit, sel.params, cap)
     n_neurons = sum(ck.sizes[1:])
     if not override:
         _check_work(int(n_images), n_neurons, cfg.steps * ck.neuron.dt, dt_circuit)
-    cn = circuit_neuron_for_device(sel.params, sel.ambient_k)
+    try:
+        cn = circuit_neuron_for_device(sel.params, sel.ambient_k, r_load, cap)
+    except ParameterError as exc:
+        if circuit is None:
+            raise
+        raise ParameterError(f"device_size: no network neuron at {circuit['length_m']:g} m "
+                             f"({circuit['integration']}): {' '.join(str(exc).split())}") from None
     if override:
         p = cn.params
         _check_work(int(n_images), n_neurons, cfg.steps * p.dt, dt_circuit)
@@ -320,4 +361,4 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
                         diagnosis=_diagnose(accuracy=acc, software=software_acc, agreement=agreement, above=above,
                                             in_window=in_window, silent=silent, mean_rate=mean_rate,
                                             f_max=cn.f_max_hz, i_max=p.i_max),
-                        checkpoint=str(ck.path))
+                        checkpoint=str(ck.path), circuit=circuit)

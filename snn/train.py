@@ -55,7 +55,7 @@ from vo2neuro.snn.params import VO2NeuronParams
 from vo2neuro.snn.presets import neuron_params_for_preset
 
 __all__ = ["ENCODINGS", "SCHEDULES", "DEVICES", "TrainConfig", "TrainResult", "Trainer", "train", "class_counts",
-           "resolve_device", "memory_estimate_bytes"]
+           "resolve_device", "sized_for", "memory_estimate_bytes"]
 
 ENCODINGS = ("current", "rate", "latency")
 SCHEDULES = ("cosine", "step", "constant")
@@ -118,6 +118,11 @@ class TrainConfig:
         :func:`vo2neuro.device.default_ambient` of ``device_params``).
     device_source : str or None
         Provenance of ``device_params`` (``"file:PATH"``); not part of the computation.
+    device_size_m : float or None
+        Build the film of ``preset`` at this channel length [m] with the scale study's circuit
+        (:func:`vo2neuro.snn.presets.sized_device`); None: the preset's own device in the network circuit.
+    integration : str or None
+        Integration scenario of ``device_size_m`` (:data:`vo2neuro.circuits.scaling.INTEGRATION`; None: on-chip).
     neuron : VO2NeuronParams or None
         Explicit neuron parameters (SI); override ``preset`` and ``device_params``.
     seed : int
@@ -154,6 +159,8 @@ class TrainConfig:
     ambient_k: float | None = None
     device_source: str | None = None
     neuron: VO2NeuronParams | None = None
+    device_size_m: float | None = None
+    integration: str | None = None
     seed: int = 0
     device: str = "cpu"
     threads: int | None = 1
@@ -197,6 +204,20 @@ class TrainConfig:
             raise ParameterError(f"ambient_k must be a finite temperature > 0 [K], got {self.ambient_k!r}")
         if self.neuron is None and self.device_params is None and not self.preset:
             raise ParameterError("preset: give a device preset, device parameters or a neuron")
+        if self.integration is not None and self.device_size_m is None:
+            raise ParameterError("integration: give device_size_m with integration (the default circuit has no "
+                                 "scenario) [-]")
+        if self.device_size_m is not None:
+            v = self.device_size_m
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ParameterError(f"device_size_m must be a finite length > 0 [m], got {v!r}")
+            if self.neuron is not None or self.device_params is not None or not self.preset:
+                raise ParameterError("device_size_m: a sized device is built from a preset's film; give preset "
+                                     "(not device_params or neuron) [-]")
+            if self.integration is not None:
+                from vo2neuro.circuits.scaling import check_integration
+
+                check_integration(self.integration)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``neuron`` as its SI dict)."""
@@ -204,6 +225,9 @@ class TrainConfig:
         d["hidden"] = list(self.hidden)
         d["neuron"] = None if self.neuron is None else self.neuron.to_dict()
         d["device_params"] = None if self.device_params is None else dict(self.device_params)
+        for name in _SIZE_FIELDS:  # written only for a sized device (records of other runs stay as they were)
+            if d[name] is None:
+                del d[name]
         return d
 
     @classmethod
@@ -214,6 +238,20 @@ class TrainConfig:
         if d.get("neuron") is not None:
             d["neuron"] = VO2NeuronParams.from_record(d["neuron"])
         return cls(**d)
+
+
+#: TrainConfig fields of a sized device (``--device-size``); absent from the records of other runs.
+_SIZE_FIELDS = ("device_size_m", "integration")
+
+
+def sized_for(config: TrainConfig):
+    """The :class:`~vo2neuro.snn.presets.SizedDevice` of ``config`` (None without ``device_size_m``)."""
+    if config.device_size_m is None:
+        return None
+    from vo2neuro.snn.presets import DEFAULT_INTEGRATION, sized_device
+
+    return sized_device(config.preset, float(config.device_size_m), config.integration or DEFAULT_INTEGRATION,
+                        delta=config.delta, ambient=config.ambient_k)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +303,8 @@ def resolve_device(config: TrainConfig):
 
     if config.neuron is not None:
         return None
+    if config.device_size_m is not None:
+        return sized_for(config).selection
     if config.device_params is not None:
         params = _device_params(config.device_params)
         amb = config.ambient_k if config.ambient_k is not None else default_ambient(params)
@@ -279,6 +319,10 @@ def neuron_for(config: TrainConfig, selection=None) -> VO2NeuronParams:
 
     if config.neuron is not None:
         return config.neuron
+    if config.device_size_m is not None:
+        from vo2neuro.snn.presets import circuit_neuron_for_sized
+
+        return circuit_neuron_for_sized(sized_for(config)).params
     if config.device_params is None and config.ambient_k is None:
         return neuron_params_for_preset(config.preset, delta=config.delta)
     sel = selection if selection is not None else resolve_device(config)
@@ -428,7 +472,7 @@ class Trainer:
             "config": self.config.to_dict(),
             "neuron": self.neuron.to_dict(),
             "sizes": list(self.model.sizes),
-            "device": _ckpt.device_record(self.device_selection),
+            "device": _ckpt.device_record(self.device_selection, sized_for(self.config)),
             "rng": {"torch": torch.get_rng_state(), "numpy": _np_state_to_torch(np.random.get_state()),
                     "python": random.getstate(), "shuffle": self.shuffle.get_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
@@ -538,7 +582,8 @@ class Trainer:
                            epochs=self.epoch, train_s=self.train_seconds,
                            checkpoint=str(self.checkpoint_path), metrics=str(self.metrics_path),
                            curve=str(self.curve_path), history=list(self.history), config=cfg.to_dict(),
-                           neuron=self.neuron.to_dict(), device=_ckpt.device_record(self.device_selection))
+                           neuron=self.neuron.to_dict(), device=_ckpt.device_record(self.device_selection,
+                                                                                     sized_for(cfg)))
 
     def remove_stale_temp_files(self) -> list[Path]:
         """Delete the temporaries of this run's outputs that a hard kill during an atomic write left in

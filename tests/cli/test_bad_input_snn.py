@@ -204,3 +204,32 @@ def test_codesign_options(bad_input, argv, fragments):
 def test_codesign_unwritable_outputs(bad_input, unwritable, option, path):
     default, files = unwritable
     bad_input(["codesign", option, path or default], option.lstrip("-"), inputs=files)
+
+
+# ------------------------------------------------------------------------------------ --device-size/--integration
+GOOD_PARAMS = {"good.json": _params()}
+
+
+@pytest.mark.parametrize("command,argv,fragments", [
+    ("train", ["--integration", "on-chip"], ("integration", "--device-size")),       # scenario without a size
+    ("train", ["--device-size", "100n", "--integration", "wafer"], ("integration", "on-chip, probe-station")),
+    ("train", ["--device-size", "0"], ("device-size", "> 0")),                         # bad size
+    ("train", ["--device-size", "tiny"], ("device-size",)),
+    ("train", ["--params", "good.json", "--device-size", "100n"], ("device-size", "--preset")),
+    ("train", ["--device-size", "1p"], ("device_size", "1e-12 m")),                   # no neuron at that size
+    ("hw-eval", ["--integration", "probe-station"], ("integration", "--device-size")),
+    ("hw-eval", ["--device-size=-1n"], ("device-size", "> 0")),
+    ("hw-eval", ["--params", "good.json", "--device-size", "100n"], ("device-size", "--preset")),
+    ("hw-eval", ["--device-size", "1p"], ("device_size", "1e-12 m")),
+    ("compare", ["--integration", "on-chip"], ("integration", "--device-size")),
+    ("compare", ["--device-size", "x"], ("device-size",)),
+    ("compare", ["--params", "good.json", "--device-size", "100n"], ("device-size", "--presets")),
+    ("compare", ["--presets", "vo2x", "--device-size", "1p"], ("device_size", "1e-12 m")),
+    ("codesign", ["--integration", "on-chip"], ("integration", "--device-size")),
+    ("codesign", ["--device-size", "0"], ("device-size", "> 0")),
+    ("codesign", ["--params", "good.json", "--device-size", "100n"], ("device-size", "--preset")),
+    ("codesign", ["--deltas", "0", "--device-size", "1p"], ("deltas", "device_size", "1e-12 m")),
+])
+def test_device_size_options(bad_input, command, argv, fragments):
+    extra = ["--checkpoint", "ck.pt"] if command == "hw-eval" else []
+    bad_input([command, *extra, *argv], *fragments, inputs={"ck.pt": _checkpoint(), **GOOD_PARAMS})

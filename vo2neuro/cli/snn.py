@@ -16,7 +16,8 @@ from vo2neuro.cli._util import (add_device_args, check_output_dir, choice_type, 
                                 select_device, si_type)
 from vo2neuro.units import ParameterError
 
-__all__ = ["register", "cmd_train", "cmd_hw_eval", "device_selection", "DEFAULT_PRESET"]
+__all__ = ["register", "cmd_train", "cmd_hw_eval", "device_selection", "DEFAULT_PRESET", "add_size_args",
+           "check_size_args"]
 
 #: Device of ``train`` when neither --preset nor --params is given.
 DEFAULT_PRESET = "vo2x"
@@ -43,6 +44,36 @@ def device_selection(args: argparse.Namespace, default_preset: str | None = DEFA
     return select_device(args)
 
 
+def _integration(text: str) -> str:
+    """argparse ``type=``: an integration scenario of ``vo2neuro.circuits.scaling.INTEGRATION``."""
+    from vo2neuro.circuits.scaling import check_integration
+
+    try:
+        return check_integration(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_size_args(p: argparse.ArgumentParser) -> None:
+    """Add ``--device-size L`` and ``--integration NAME`` (a preset's film built at channel length L)."""
+    p.add_argument("--device-size", type=si_type("device-size", "m", positive=True), default=None, metavar="L",
+                   help="build the preset's film at channel length L [m] (e.g. 100n; square channel, thickness "
+                        "min(100 nm, L)) with the scale study's load and node capacitance (default: the preset's "
+                        "own device in the 12 kOhm / 145.35 pF network circuit)")
+    p.add_argument("--integration", type=_integration, default=None,
+                   help="parasitic scenario of the sized device, with --device-size: on-chip (a few fF, default) "
+                        "or probe-station (145 pF)")
+
+
+def check_size_args(args: argparse.Namespace) -> None:
+    """ParameterError for ``--integration`` without ``--device-size`` or ``--device-size`` with ``--params``."""
+    if args.integration is not None and args.device_size is None:
+        raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
+    if args.device_size is not None and getattr(args, "params", None) is not None:
+        raise ParameterError("device-size: a sized device is built from a preset's film; give --preset, not "
+                             "--params [-]")
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``train`` and ``hw-eval`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
     p = subparsers.add_parser(
@@ -58,6 +89,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     _help(p, "--delta", "oxygen-vacancy level x of VO2-x [-] replacing the device's (default: the device's own)")
     _help(p, "--params", "JSON device parameter file (e.g. from `vo2neuro calibrate -o`) instead of --preset; its "
                          "fields and bath temperature are stored in the checkpoint (default: none)")
+    add_size_args(p)
     p.add_argument("--epochs", type=int_type("epochs", minimum=1), default=None, help="training epochs [-] "
                    "(default 20)")
     p.add_argument("--hidden", type=int_type("hidden", minimum=1), action="append", default=None,
@@ -97,14 +129,19 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "(default: that device's own)")
     _help(h, "--params", "run on the device of this JSON parameter file instead of the checkpoint's own "
                          "(default: the checkpoint's device)")
+    add_size_args(h)
+    _help(h, "--device-size", "run on the film of --preset (default: the checkpoint's preset) built at channel "
+                              "length L [m] (e.g. 100n) with the scale study's load and node capacitance, the "
+                              "neuron re-derived there (default: the checkpoint's device and circuit)")
     h.add_argument("--n-images", type=int_type("n_images", minimum=1), default=200,
                    help="first test images to run [-] (default 200; at most the test set)")
     h.add_argument("--d2d-sigma", type=si_type("d2d_sigma", "1", nonneg=True), default=0.05,
                    help="relative device-to-device spread [-] (default 0.05)")
     h.add_argument("--c2c-sigma", type=si_type("c2c_sigma", "1", nonneg=True), default=0.0,
                    help="relative cycle-to-cycle spread [-] (default 0)")
-    h.add_argument("--dt", type=si_type("dt", "s", positive=True), default=20e-9,
-                   help="circuit time step [s] (default 20n; at most a quarter of the neuron's fastest time scale)")
+    h.add_argument("--dt", type=si_type("dt", "s", positive=True), default=None,
+                   help="circuit time step [s] (default 20n, or a quarter of the fastest time scale of a sized "
+                        "device's circuit; at most a quarter of the neuron's fastest time scale)")
     h.add_argument("--seed", type=int_type("seed", minimum=0), default=0,
                    help="seed of the device draws [-] (default 0)")
     h.add_argument("--data-dir", type=in_dir("data-dir"), default=None,
@@ -121,13 +158,14 @@ def cmd_hw_eval(args) -> int:
     """Handler of ``vo2neuro hw-eval``."""
     from vo2neuro.snn.hardware import hw_eval
 
+    check_size_args(args)
     override = None if args.preset is None and args.params is None else device_selection(args, None)
     if override is None and args.delta is not None:
         raise ParameterError("delta: give --preset or --params with --delta (the checkpoint's own device keeps its "
                              "vacancy level)")
     res = hw_eval(args.checkpoint, n_images=args.n_images, d2d_sigma=args.d2d_sigma, c2c_sigma=args.c2c_sigma,
                   seed=args.seed, dt_circuit=args.dt, data_dir=args.data_dir, progress=not args.quiet,
-                  device=override)
+                  device=override, device_size=args.device_size, integration=args.integration)
     if not args.quiet:
         if res.device_override:
             print(f"hw-eval: network trained on {res.trained_device_source} run on {res.device_source} "
@@ -147,6 +185,7 @@ def cmd_hw_eval(args) -> int:
 def _config(args):
     from vo2neuro.snn.train import TrainConfig
 
+    check_size_args(args)
     sel = device_selection(args)
     out = args.out or f"output/snn-{args.dataset}"
     check_output_dir(out, "out")
@@ -155,12 +194,22 @@ def _config(args):
         kw.update(preset=None, device_params=sel.params.to_dict(), ambient_k=sel.ambient_k, device_source=sel.source)
     else:
         kw.update(preset=args.preset or DEFAULT_PRESET, delta=args.delta)
+    if args.device_size is not None:
+        kw.update(device_size_m=args.device_size, integration=args.integration)
     for name in ("epochs", "steps", "batch_size", "seed", "encoding", "lr"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
     if args.hidden:
         kw["hidden"] = tuple(args.hidden)
-    return TrainConfig(**kw)
+    cfg = TrainConfig(**kw)
+    if cfg.device_size_m is not None:
+        from vo2neuro.snn.presets import circuit_neuron_for_sized
+        from vo2neuro.snn.train import sized_for
+
+        # a size whose film cannot oscillate, or whose neuron cannot be derived, is refused before any work
+        # (the derivation is cached: training reuses it)
+        circuit_neuron_for_sized(sized_for(cfg))
+    return cfg
 
 
 def cmd_train(args) -> int:

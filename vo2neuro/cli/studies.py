@@ -11,7 +11,7 @@ import sys
 
 from vo2neuro._io import dumps as _dumps
 from vo2neuro.cli._util import choice_type, in_dir, in_file, int_type, out_dir, out_file, preset_type, si_type
-from vo2neuro.cli.snn import _DATASETS
+from vo2neuro.cli.snn import _DATASETS, add_size_args
 from vo2neuro.device.select import select as select_film
 from vo2neuro.units import ParameterError
 
@@ -26,6 +26,11 @@ def _compare(args) -> int:
     films += [select_film(params_file=f, delta=args.delta) for f in args.params or []]
     if not films:
         raise ParameterError("presets: give at least one --presets NAME or --params FILE")
+    if args.integration is not None and args.device_size is None:
+        raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
+    if args.device_size is not None and args.params:
+        raise ParameterError("device-size: a sized device is built from a preset's film; give --presets, not "
+                             "--params [-]")
     kw = {}
     if args.epochs is not None:
         kw["epochs"] = args.epochs
@@ -35,7 +40,8 @@ def _compare(args) -> int:
         kw["data_dir"] = args.data_dir
     res = compare_presets(films, dataset=args.dataset, out=args.out, n_images=args.n_images,
                           d2d_sigma=args.d2d_sigma, c2c_sigma=args.c2c_sigma, seed=args.seed, delta=args.delta,
-                          progress=not args.quiet, **kw)
+                          progress=not args.quiet, device_size=args.device_size, integration=args.integration,
+                          **kw)
     print(_dumps(res.to_dict()) if args.json else res.table_md())
     return 0
 
@@ -46,11 +52,17 @@ def _codesign(args: argparse.Namespace) -> int:
 
     if args.preset is not None and args.params is not None:
         raise ParameterError("preset: give --preset NAME or --params FILE, not both")
+    if args.integration is not None and args.device_size is None:
+        raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
+    if args.device_size is not None and args.params is not None:
+        raise ParameterError("device-size: a sized device is built from a preset's film; give --preset, not "
+                             "--params [-]")
     if args.params is not None:
         select_film(params_file=args.params)  # the pristine film's file, read before any work
     res = codesign(tuple(args.deltas), preset=args.preset or "vo2", params_file=args.params, dataset=args.dataset,
                    epochs=args.epochs, hidden=tuple(args.hidden), n_images=args.n_images, d2d_sigma=args.d2d_sigma,
-                   seed=args.seed, out=args.out, progress=not args.quiet)
+                   seed=args.seed, out=args.out, progress=not args.quiet, device_size=args.device_size,
+                   integration=args.integration)
     if args.plot:
         print(f"wrote {plot_codesign(res, args.plot)}", file=sys.stderr)
     print(_dumps(res.to_dict()) if args.json else res.table_md())
@@ -87,6 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "default: none)")
     c.add_argument("--delta", type=si_type("delta", "1", nonneg=True), default=None,
                    help="oxygen-vacancy level x of VO2-x [-] applied to every film (default: each film's own)")
+    add_size_args(c)
     c.add_argument("--epochs", type=int_type("epochs", minimum=1), default=None,
                    help="training epochs per film [-] (default 20)")
     c.add_argument("--hidden", type=int_type("hidden", minimum=1), action="append", default=None,
@@ -117,6 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--preset", type=preset_type(), default=None, help="pristine film the deltas apply to (default vo2)")
     c.add_argument("--params", type=in_file("params"), default=None, metavar="FILE",
                    help="JSON device parameter file of the pristine film (delta 0) instead of --preset (default: none)")
+    add_size_args(c)
     c.add_argument("--dataset", type=choice_type("dataset", _DATASETS), default="digits",
                    help="digits (bundled 8x8, default) or mnist")
     c.add_argument("--epochs", type=int_type("epochs", minimum=1), default=10,
