@@ -11,7 +11,8 @@ from typing import Any, Callable, Iterable
 from vo2neuro._io import dumps, write_csv
 from vo2neuro.units import ParameterError, parse_count, parse_si
 
-__all__ = ["si_type", "int_type", "out_file", "out_dir", "in_file", "in_dir", "choice_type", "preset_type", "check_output_file", "check_output_dir",
+__all__ = ["si_type", "int_type", "out_file", "out_dir", "in_file", "in_dir", "choice_type", "preset_type",
+           "value_type", "integration_type", "parse_length_range", "check_output_file", "check_output_dir",
            "add_device_args", "select_device", "resolve_device", "emit", "write_table"]
 
 
@@ -84,18 +85,52 @@ def _check_creatable(folder: Path, option: str) -> None:
         raise ParameterError(f"{option}: cannot write into {q} (permission denied) [path]")
 
 
-def _arg_type(option: str, check: Callable[[str], object]) -> Callable[[str], str]:
-    """argparse ``type=`` that runs ``check(text)`` at parse time; its ParameterError becomes the usage error."""
+def value_type(option: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """argparse ``type=`` returning ``convert(text)`` at parse time; its ParameterError becomes the usage error."""
 
-    def convert(text: str) -> str:
+    def f(text: str) -> Any:
         try:
-            check(text)
+            return convert(text)
         except ParameterError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+
+    f.__name__ = option
+    return f
+
+
+def _arg_type(option: str, check: Callable[[str], object]) -> Callable[[str], str]:
+    """argparse ``type=`` that runs ``check(text)`` at parse time and returns the text unchanged."""
+
+    def keep(text: str) -> str:
+        check(text)
         return text
 
-    convert.__name__ = option
-    return convert
+    return value_type(option, keep)
+
+
+def integration_type(option: str = "integration") -> Callable[[str], str]:
+    """argparse ``type=`` for an integration scenario (``vo2neuro.circuits.scaling.INTEGRATION``)."""
+
+    def check(text: str) -> str:
+        from vo2neuro.circuits.scaling import check_integration
+
+        return check_integration(text)
+
+    return value_type(option, check)
+
+
+def parse_length_range(text: str, option: str = "length", *, max_count: int = 200) -> tuple[float, float, int]:
+    """``START:STOP:N`` (N log-spaced lengths) or one length ``L`` [m] -> ``(start, stop, n)``."""
+    parts = text.split(":")
+    if len(parts) not in (1, 3):
+        raise ParameterError(f"{option}: expected one length or START:STOP:N (e.g. 2u:20n:12) [m], got {text!r}")
+    vals = [parse_si(x, name=option, unit="m") for x in parts[: 1 if len(parts) == 1 else 2]]
+    for v in vals:
+        if not (math.isfinite(v) and v > 0):
+            raise ParameterError(f"{option} must be > 0 and finite [m], got {text!r}")
+    if len(parts) == 1:
+        return vals[0], vals[0], 1
+    return vals[0], vals[1], parse_count(parts[2], name=f"{option} count", minimum=1, maximum=max_count)
 
 
 def out_file(option: str, *, suffixes: tuple[str, ...] = ()) -> Callable[[str], str]:

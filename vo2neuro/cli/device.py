@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
-from vo2neuro.cli._util import (add_device_args, emit, int_type, out_file, preset_type, resolve_device, select_device,
-                                si_type, write_table)
+from vo2neuro.cli._util import (add_device_args, emit, int_type, integration_type, out_file, parse_length_range,
+                                preset_type, resolve_device, select_device, si_type, value_type, write_table)
 from vo2neuro._io import dumps
 from vo2neuro.units import ParameterError
 
@@ -66,23 +65,6 @@ def _sweep(args: argparse.Namespace) -> int:
                        sweep_time=args.sweep_time, n_steps=args.steps)
     return _report(args, sw, "plot_sweep", [f"transient voltage sweep of {params.name}; vo2neuro",
                                             "t [s], V_src [V], V_dev [V], I [A], T [K]"])
-
-
-def _length_range(text: str) -> tuple[float, float, int]:
-    """``START:STOP:N`` (log-spaced) or one length ``L`` [m]."""
-    from vo2neuro.units import parse_count, parse_si
-
-    parts = text.split(":")
-    if len(parts) not in (1, 3):
-        raise ParameterError(f"length: expected START:STOP:N (e.g. 2u:20n:12) or one length [m], got {text!r}")
-    vals = [parse_si(x, name="length", unit="m") for x in parts[: 1 if len(parts) == 1 else 2]]
-    for v in vals:
-        if not (math.isfinite(v) and v > 0):
-            raise ParameterError(f"length must be > 0 and finite [m], got {text!r}")
-    if len(parts) == 1:
-        return vals[0], vals[0], 1
-    n = parse_count(parts[2], name="length count", minimum=1, maximum=200)
-    return vals[0], vals[1], n
 
 
 def _scale(args: argparse.Namespace) -> int:
@@ -175,7 +157,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="oxygen-vacancy level x of VO2-x [-] (replaces the preset's)")
     sc.add_argument("--ambient", type=si_type("ambient", "K", positive=True), default=None,
                     help="bath temperature [K] (default: the preset's)")
-    sc.add_argument("--length", type=_arg_value("length", _length_range), default=(2e-6, 20e-9, 12),
+    sc.add_argument("--length", type=value_type("length", parse_length_range), default=(2e-6, 20e-9, 12),
                     metavar="START:STOP:N", help="channel lengths [m], log-spaced (default 2u:20n:12) or one length")
     wg = sc.add_mutually_exclusive_group()
     wg.add_argument("--width", type=si_type("width", "m", positive=True), default=None, help="channel width [m]")
@@ -183,9 +165,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="width / length [-] (default 1)")
     sc.add_argument("--thickness", type=si_type("thickness", "m", positive=True), default=None,
                     help="film thickness [m] (default min(100 nm, L))")
-    sc.add_argument("--substrate", type=_arg_value("substrate", _substrate), default="sapphire",
+    sc.add_argument("--substrate", type=value_type("substrate", _substrate), default="sapphire",
                     help="substrate (default sapphire)")
-    sc.add_argument("--integration", type=_arg_value("integration", _integration), default="on-chip",
+    sc.add_argument("--integration", type=integration_type(), default="on-chip",
                     help="parasitic scenario: on-chip (a few fF) or probe-station (145 pF) (default on-chip)")
     sc.add_argument("--capacitor", type=si_type("capacitor", "F", nonneg=True), default=None,
                     help="deliberate integration capacitor [F] (default: the least that oscillates, per size)")
@@ -201,22 +183,3 @@ def _substrate(text: str) -> str:
     if text not in SUBSTRATES:
         raise ParameterError(f"substrate: unknown {text!r}; valid: {', '.join(sorted(SUBSTRATES))} [-]")
     return text
-
-
-def _integration(text: str) -> str:
-    from vo2neuro.circuits.scaling import check_integration
-
-    return check_integration(text)
-
-
-def _arg_value(option: str, convert):
-    """argparse ``type=`` returning ``convert(text)``; its ParameterError becomes the usage error."""
-
-    def f(text: str):
-        try:
-            return convert(text)
-        except ParameterError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    f.__name__ = option
-    return f

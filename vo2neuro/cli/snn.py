@@ -12,8 +12,8 @@ import argparse
 import sys
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro.cli._util import (add_device_args, check_output_dir, choice_type, in_dir, in_file, int_type, out_dir,
-                                select_device, si_type)
+from vo2neuro.cli._util import (add_device_args, check_output_dir, choice_type, in_dir, in_file, int_type,
+                                integration_type, out_dir, select_device, si_type)
 from vo2neuro.units import ParameterError
 
 __all__ = ["register", "cmd_train", "cmd_hw_eval", "device_selection", "DEFAULT_PRESET", "add_size_args",
@@ -44,34 +44,24 @@ def device_selection(args: argparse.Namespace, default_preset: str | None = DEFA
     return select_device(args)
 
 
-def _integration(text: str) -> str:
-    """argparse ``type=``: an integration scenario of ``vo2neuro.circuits.scaling.INTEGRATION``."""
-    from vo2neuro.circuits.scaling import check_integration
-
-    try:
-        return check_integration(text)
-    except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def add_size_args(p: argparse.ArgumentParser) -> None:
     """Add ``--device-size L`` and ``--integration NAME`` (a preset's film built at channel length L)."""
     p.add_argument("--device-size", type=si_type("device-size", "m", positive=True), default=None, metavar="L",
                    help="build the preset's film at channel length L [m] (e.g. 100n; square channel, thickness "
                         "min(100 nm, L)) with the scale study's load and node capacitance (default: the preset's "
                         "own device in the 12 kOhm / 145.35 pF network circuit)")
-    p.add_argument("--integration", type=_integration, default=None,
+    p.add_argument("--integration", type=integration_type(), default=None,
                    help="parasitic scenario of the sized device, with --device-size: on-chip (a few fF, default) "
                         "or probe-station (145 pF)")
 
 
-def check_size_args(args: argparse.Namespace) -> None:
+def check_size_args(args: argparse.Namespace, *, preset_option: str = "--preset") -> None:
     """ParameterError for ``--integration`` without ``--device-size`` or ``--device-size`` with ``--params``."""
     if args.integration is not None and args.device_size is None:
         raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
-    if args.device_size is not None and getattr(args, "params", None) is not None:
-        raise ParameterError("device-size: a sized device is built from a preset's film; give --preset, not "
-                             "--params [-]")
+    if args.device_size is not None and getattr(args, "params", None):
+        raise ParameterError(f"device-size: a sized device is built from a preset's film; give {preset_option}, "
+                             "not --params [-]")
 
 
 def register(subparsers) -> argparse.ArgumentParser:

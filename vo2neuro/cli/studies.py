@@ -11,7 +11,7 @@ import sys
 
 from vo2neuro._io import dumps as _dumps
 from vo2neuro.cli._util import choice_type, in_dir, in_file, int_type, out_dir, out_file, preset_type, si_type
-from vo2neuro.cli.snn import _DATASETS, add_size_args
+from vo2neuro.cli.snn import _DATASETS, add_size_args, check_size_args
 from vo2neuro.device.select import select as select_film
 from vo2neuro.units import ParameterError
 
@@ -26,11 +26,7 @@ def _compare(args) -> int:
     films += [select_film(params_file=f, delta=args.delta) for f in args.params or []]
     if not films:
         raise ParameterError("presets: give at least one --presets NAME or --params FILE")
-    if args.integration is not None and args.device_size is None:
-        raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
-    if args.device_size is not None and args.params:
-        raise ParameterError("device-size: a sized device is built from a preset's film; give --presets, not "
-                             "--params [-]")
+    check_size_args(args, preset_option="--presets")
     kw = {}
     if args.epochs is not None:
         kw["epochs"] = args.epochs
@@ -52,11 +48,7 @@ def _codesign(args: argparse.Namespace) -> int:
 
     if args.preset is not None and args.params is not None:
         raise ParameterError("preset: give --preset NAME or --params FILE, not both")
-    if args.integration is not None and args.device_size is None:
-        raise ParameterError("integration: only used with --device-size (the default circuit has no scenario) [-]")
-    if args.device_size is not None and args.params is not None:
-        raise ParameterError("device-size: a sized device is built from a preset's film; give --preset, not "
-                             "--params [-]")
+    check_size_args(args)
     if args.params is not None:
         select_film(params_file=args.params)  # the pristine film's file, read before any work
     res = codesign(tuple(args.deltas), preset=args.preset or "vo2", params_file=args.params, dataset=args.dataset,

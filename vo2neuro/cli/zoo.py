@@ -10,11 +10,11 @@ count operations or convert networks.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro.cli._util import in_dir, int_type, out_dir, out_file, preset_type, si_type
+from vo2neuro.cli._util import (in_dir, int_type, integration_type, out_dir, out_file, parse_length_range,
+                                preset_type, si_type, value_type)
 from vo2neuro.units import ParameterError
 
 __all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy", "cmd_convert"]
@@ -71,35 +71,11 @@ def _spike_energy(text: str) -> str | float:
 
 
 def _size_range(text: str) -> tuple[float, ...]:
-    """argparse ``type=``: one channel length ``L`` or ``START:STOP:N`` (N log-spaced lengths, 1 <= N <= 200) [m]."""
+    """One channel length ``L`` or ``START:STOP:N`` (N log-spaced lengths, 1 <= N <= 200) [m]."""
     from vo2neuro.circuits.scaling import log_lengths
-    from vo2neuro.units import parse_count, parse_si
 
-    try:
-        parts = text.split(":")
-        if len(parts) not in (1, 3):
-            raise ParameterError(f"device-size: expected one length or START:STOP:N (e.g. 2u:20n:8) [m], "
-                                 f"got {text!r}")
-        vals = [parse_si(x, name="device-size", unit="m") for x in parts[:2]]
-        for v in vals:
-            if not (math.isfinite(v) and v > 0):
-                raise ParameterError(f"device-size must be > 0 and finite [m], got {text!r}")
-        if len(parts) == 1:
-            return (vals[0],)
-        n = parse_count(parts[2], name="device-size count", minimum=1, maximum=_MAX_SIZES)
-        return tuple(float(x) for x in log_lengths(vals[0], vals[1], n))
-    except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _integration(text: str) -> str:
-    """argparse ``type=``: an integration scenario of ``vo2neuro.circuits.scaling.INTEGRATION``."""
-    from vo2neuro.circuits.scaling import check_integration
-
-    try:
-        return check_integration(text)
-    except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    start, stop, n = parse_length_range(text, "device-size", max_count=_MAX_SIZES)
+    return tuple(float(x) for x in log_lengths(start, stop, n))
 
 
 def _percentile(text: str) -> float:
@@ -307,11 +283,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--vo2-source", default=None,
                    help="provenance of the two VO2-x values, with a numeric --vo2-spike-energy "
                         "(default: the documented assumptions)")
-    p.add_argument("--device-size", type=_size_range, default=None, metavar="L|START:STOP:N",
+    p.add_argument("--device-size", type=value_type("device-size", _size_range), default=None, metavar="L|START:STOP:N",
                    help="VO2-x energy per spike from the simulated device of channel length L [m] (square channel, "
                         "thickness min(100n, L), as `device scale`); START:STOP:N log-spaced sizes give the energy "
                         "against size with the crossover sizes (e.g. 2u:20n:8)")
-    p.add_argument("--integration", type=_integration, default=None,
+    p.add_argument("--integration", type=integration_type(), default=None,
                    help="parasitic scenario of the sized device, with --device-size: on-chip (a few fF, default) or "
                         "probe-station (145 pF)")
     p.set_defaults(func=cmd_energy)
