@@ -114,13 +114,8 @@ def vexpm1(x: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def vsin(x: float) -> float:
-    """sin(x) for |x| <= 1e6 [-]: x = k pi + r, |r| <= pi/2, sin x = (-1)^k sin r (r + r^3 Q(r^2)).
-
-    k pi is subtracted in two parts (k _PI_HI exact for |k| < 2^20), so the reduced argument keeps full
-    precision over the stated range.
-    """
-    k = math.floor(_fma(x, _INV_PI, 0.5))
+def _sin_reduced(x: float, k: float) -> float:
+    """sin(r) with r = x - k pi (k pi subtracted in two parts), |r| <= pi/2: r + r^3 Q(r^2) [-]."""
     r = _fma(-k, _PI_LO, _fma(-k, _PI_HI, x))
     r2 = r * r
     q = _fma(_Q7, r2, _Q6)
@@ -130,6 +125,17 @@ def vsin(x: float) -> float:
     q = _fma(q, r2, _Q2)
     q = _fma(q, r2, _Q1)
     q = _fma(q, r2, _Q0)
-    s = _fma(r * r2, q, r)
+    return _fma(r * r2, q, r)
+
+
+@njit(cache=True, inline="always")
+def vsin(x: float) -> float:
+    """sin(x) for |x| <= 1e6 [-]: x = k pi + r, |r| <= pi/2, sin x = (-1)^k sin r (r + r^3 Q(r^2)).
+
+    k pi is subtracted in two parts (k _PI_HI exact for |k| < 2^20), so the reduced argument keeps full
+    precision over the stated range.
+    """
+    k = math.floor(_fma(x, _INV_PI, 0.5))
+    s = _sin_reduced(x, k)
     odd = k - 2.0 * math.floor(0.5 * k)
     return _fma(-2.0 * odd, s, s)

@@ -24,7 +24,10 @@ import numpy as np
 from vo2neuro.units import ParameterError, check_nonnegative, check_positive
 from vo2neuro.device.params import VO2DeviceParams
 
-__all__ = ["NetworkRun", "simulate_network", "ENERGY_PER_EVENT_J"]
+__all__ = ["NetworkRun", "simulate_network", "ENERGY_PER_EVENT_J", "KERNELS"]
+
+#: Network kernels of :func:`simulate_network` (``kernel=``): the default first.
+KERNELS = ("simd", "reference")
 
 #: Energy per synaptic event of the spike-routing periphery [J]: assumption, one 45 nm fp32 accumulate
 #: (0.9 pJ, Horowitz ISSCC 2014), the digital cost of delivering one event to one synapse.
@@ -70,7 +73,8 @@ def simulate_network(device: VO2DeviceParams, in_currents: np.ndarray, weights: 
                      biases: Sequence[np.ndarray], *, i_supply: float, r_load: float, capacitance: float,
                      ambient: float, window: float, pulse: float, dt: float = 20e-9, population: int = 1,
                      r_ins_sigma_ln: float = 0.0, t_c_sigma: float = 0.0, t_c_c2c_sigma: float = 0.0,
-                     thermal_noise: float = 0.0, i_syn_max: float = math.inf, seed: int = 0, energy_per_event_j: float = ENERGY_PER_EVENT_J) -> NetworkRun:
+                     thermal_noise: float = 0.0, i_syn_max: float = math.inf, seed: int = 0,
+                     energy_per_event_j: float = ENERGY_PER_EVENT_J, kernel: str = "simd") -> NetworkRun:
     r"""Run images through a network of VO2 oscillator neurons at circuit level.
 
     Parameters
@@ -105,10 +109,18 @@ def simulate_network(device: VO2DeviceParams, in_currents: np.ndarray, weights: 
         Seed of the device draws and the noise.
     energy_per_event_j : float
         Energy per synaptic event [J].
+    kernel : str
+        ``"simd"`` (default): the step in vectorised stages over each layer
+        (:func:`vo2neuro.circuits._network_kernels.run_network_simd`); ``"reference"``: the scalar per-neuron
+        step (:func:`~vo2neuro.circuits._network_kernels.run_network`), kept to check the other against and to
+        benchmark it (benchmarks/bench_hw_eval.py). Same model and random streams; they differ by rounding
+        (vectorised exp/sin/tanh, a few ulp), which can move a spike by a circuit step.
     """
     from vo2neuro.circuits import _network_kernels as NK
     from vo2neuro.device.characterize import resistance_at
 
+    if kernel not in KERNELS:
+        raise ParameterError(f"kernel must be one of {', '.join(KERNELS)} [-], got {kernel!r}")
     x = np.ascontiguousarray(np.asarray(in_currents, dtype=float))
     if x.ndim != 2 or not np.all(np.isfinite(x)):
         raise ParameterError(f"in_currents must be a finite (B, n) array [A], got shape {x.shape}")
@@ -155,12 +167,17 @@ def simulate_network(device: VO2DeviceParams, in_currents: np.ndarray, weights: 
     decision = np.zeros(B)
     kp = device.to_kernel()
     t0 = time.perf_counter()
-    NK.run_network(kp, sizes_a, np.concatenate(wt) if wt else np.zeros(0), w_off, np.concatenate(all_b), b_off, x,
-                   float(i_supply), float(i_supply * r_load), float(r_load), float(capacitance), float(ambient),
-                   float(dt), n_steps, pulse_steps, r_switch, r0, tc, float(thermal_noise), float(t_c_c2c_sigma),
-                   float(i_syn_max), seed_u,
-                   int(population),
-                   counts, spikes, energy, first, decision)
+    args = (kp, sizes_a, np.concatenate(wt) if wt else np.zeros(0), w_off, np.concatenate(all_b), b_off, x)
+    if kernel == "simd":
+        # first-layer neurons (independent: constant drive, no input spikes) in the order of their drive, so
+        # that a SIMD block holds neurons in the same regime (silent, oscillating, latched)
+        order = np.ascontiguousarray(np.argsort(x, axis=1, kind="stable"), dtype=np.int64)
+        run, args = NK.run_network_simd, args + (order,)
+    else:
+        run = NK.run_network
+    run(*args, float(i_supply), float(i_supply * r_load), float(r_load), float(capacitance), float(ambient),
+        float(dt), n_steps, pulse_steps, r_switch, r0, tc, float(thermal_noise), float(t_c_c2c_sigma),
+        float(i_syn_max), seed_u, int(population), counts, spikes, energy, first, decision)
     wall = time.perf_counter() - t0
     ev = energy[:, 3]
     e_event = ev * energy_per_event_j

@@ -8,6 +8,7 @@ Nothing below this layer imports it. Modules::
     compare                 vo2 against vo2x: same training, hardware-level inference, one table
     conversion_study        ANN-to-SNN conversion of the zoo's convertible networks against T
     demo                    the whole chain on the embedded defaults (``vo2neuro demo``)
+    report                  one self-contained report.html of a demo results folder (``vo2neuro report``)
 
 Each module imports its heavy dependencies (xarray, dask, torch) itself, so ``import vo2neuro.explore`` is cheap.
 """

@@ -69,7 +69,7 @@ def _markdown(summary: dict[str, Any]) -> str:
 
 
 #: Files and folders the demo writes directly inside its output folder (figures aside).
-_FILES = ("summary.json", "summary.md", "comparison.json")
+_FILES = ("summary.json", "summary.md", "comparison.json", "report.html")
 _FOLDERS = ("snn",)
 
 
@@ -91,17 +91,23 @@ def check_out(out: str | Path) -> Path:
     return out
 
 
-def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
-    """Run every available section; returns the summary dict and writes ``summary.json``/``summary.md``.
+def run_demo(out: str | Path, *, quick: bool = False, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Run every available section (or those named in ``only``); returns the summary dict and writes
+    ``summary.json``, ``summary.md`` and ``report.html`` (:func:`vo2neuro.explore.report.write_report`).
 
     The output folder is checked first (:func:`check_out`) and created if missing."""
     out = check_out(out)
-    out.mkdir(parents=True, exist_ok=True)
-    summary: dict[str, Any] = {"skipped": []}
-    sections = [("device", device_section)]
     from vo2neuro.explore import demo_sections  # circuit and (with torch) network sections
 
-    sections += demo_sections.SECTIONS
+    sections = [("device", device_section)] + demo_sections.SECTIONS
+    if only is not None:
+        unknown = sorted(set(only) - {name for name, _ in sections})
+        if unknown:
+            raise ParameterError(f"only: unknown demo section(s) {', '.join(unknown)}; valid: "
+                                 f"{', '.join(name for name, _ in sections)} [-]")
+        sections = [(name, fn) for name, fn in sections if name in only]
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {"skipped": []}
     for name, fn in sections:
         t0 = time.perf_counter()
         _log(f"[demo] {name} ...")
@@ -114,4 +120,7 @@ def run_demo(out: str | Path, *, quick: bool = False) -> dict[str, Any]:
         _log(f"[demo] {name} done in {time.perf_counter() - t0:.1f} s")
     atomic_write_text(out / "summary.json", dumps(summary))
     atomic_write_text(out / "summary.md", _markdown(summary))
+    from vo2neuro.explore.report import write_report
+
+    _log(f"[demo] report: {write_report(out).path.resolve()}")
     return summary

@@ -148,6 +148,38 @@ VO2_ACT_ROW(double)
 VO2_BWD_ROW(float)
 VO2_BWD_ROW(double)
 
+// The backward step of bwd_row (fast-sigmoid surrogate) that also accumulates, per element, the gradients with
+// respect to the neuron's constants: da += dc (v_{t-1} - v_bias - R_leak i) on integrating steps
+// (c = a v + (1 - a)(v_bias + R_leak i)), dvh += dv_t z_t (the reset value), dimax += the latch term. cprev is
+// the previous step's c (v_{t-1} = v_h where it fired, else c), or null at t = 0, where v0 is used.
+#define VO2_BWDP_ROW(T)                                                                                   \
+  VO2_CLONES void bwdp_row(const T* __restrict__ gzt, const T* __restrict__ xt, const T* __restrict__ ct,  \
+                           const T* __restrict__ cprev, const T* __restrict__ v0, T* __restrict__ adi,      \
+                           T* __restrict__ dv, T* __restrict__ da, T* __restrict__ dvh,                     \
+                           T* __restrict__ dim, int64_t n, T scale, T a, T vth, T vh, T inv_vs, T dis,      \
+                           T imax, T irh, T kk, T vb, T rl) {                                               \
+    for (int64_t m = 0; m < n; ++m) {                                                                     \
+      const T gz = gzt[m], c = ct[m], i = xt[m] * scale;                                                  \
+      const bool active = adi[m] != T(0);                                                                 \
+      const bool z = c >= vth;                                                                            \
+      const T d1 = T(1) + kk * std::abs((c - vth) * inv_vs);                                              \
+      const T gzc = gz * ((T(1) / (d1 * d1)) * inv_vs);                                                   \
+      dvh[m] += z ? dv[m] : T(0);                                                                         \
+      const T dc = gzc + dv[m] * (z ? T(0) : T(1));                                                       \
+      const T vp = cprev ? (cprev[m] >= vth ? vh : cprev[m]) : v0[m];                                     \
+      da[m] += active ? dc * (vp - (vb + rl * i)) : T(0);                                                 \
+      dv[m] = active ? dc * a : dc;                                                                       \
+      const T d2 = T(1) + kk * std::abs((imax - i) / irh);                                                \
+      const T lat = gz * ((T(1) / (d2 * d2)) / irh);                                                      \
+      const T di = active ? dc * dis : T(0);                                                              \
+      const bool latched = !active & (i >= imax);                                                         \
+      dim[m] += latched ? lat : T(0);                                                                     \
+      adi[m] = (latched ? di - lat : di) * scale;                                                         \
+    }                                                                                                     \
+  }
+VO2_BWDP_ROW(float)
+VO2_BWDP_ROW(double)
+
 // x: [T, M] input in units of `scale` amperes (I = x * scale); v0, ref0: [M]. Returns z, v, ref, c.
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> vo2_forward(
     const at::Tensor& x, const at::Tensor& v0, const at::Tensor& ref0, double scale, double a,
@@ -208,11 +240,50 @@ std::tuple<at::Tensor, at::Tensor> vo2_backward(
   return {di, dv};
 }
 
+// backward (fast-sigmoid surrogate) plus the gradients with respect to a, v_h and i_max, per element [M]:
+// returns dL/dx [T, M], dL/dv0 [M], dL/da [M], dL/dv_h [M], dL/di_max [M].
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> vo2_backward_params(
+    const c10::optional<at::Tensor>& gz, const at::Tensor& x, const at::Tensor& c, const at::Tensor& ref0,
+    const at::Tensor& v0, double scale, double a, double v_th, double v_h, double n_ref, double inv_vs,
+    double di_scale, double i_max, double i_rh, double kk, double v_bias, double r_leak) {
+  const int64_t Tn = c.size(0), M = c.size(1);
+  at::Tensor g = (gz.has_value() && gz->defined()) ? gz->reshape({Tn, M}).contiguous() : at::zeros_like(c);
+  TORCH_CHECK(g.scalar_type() == c.scalar_type() && v0.numel() == M, "gradients, v0: dtype of c, [M]");
+  at::Tensor v0c = v0.reshape({M}).contiguous();
+  auto dv = at::zeros({M}, c.options());
+  auto da = at::zeros({M}, c.options());
+  auto dvh = at::zeros({M}, c.options());
+  auto dim = at::zeros({M}, c.options());
+  auto di = at::empty_like(c);
+  auto r = ref0.reshape({M}).clone();
+  AT_DISPATCH_FLOATING_TYPES(c.scalar_type(), "vo2_backward_params", [&] {
+    using T = scalar_t;
+    const T *G = g.data_ptr<T>(), *X = x.data_ptr<T>(), *C = c.data_ptr<T>(), *V0 = v0c.data_ptr<T>();
+    T *DV = dv.data_ptr<T>(), *DI = di.data_ptr<T>(), *R = r.data_ptr<T>(), *DA = da.data_ptr<T>(),
+      *DVH = dvh.data_ptr<T>(), *DIM = dim.data_ptr<T>();
+    const T cs = T(scale), ca = T(a), cvth = T(v_th), cvh = T(v_h), cnref = T(n_ref), cinv = T(inv_vs),
+            cdis = T(di_scale), cimax = T(i_max), cirh = T(i_rh), ckk = T(kk), cvb = T(v_bias), crl = T(r_leak);
+    at::parallel_for(0, M, grain_for(Tn), [=](int64_t b, int64_t e) {
+      for (int64_t t = 0; t < Tn; ++t) {
+        const int64_t o = t * M + b;
+        act_row(X + o, C + o, R + b, DI + o, e - b, cs, cvth, cnref, cimax);
+      }
+      for (int64_t t = Tn - 1; t >= 0; --t) {
+        const int64_t o = t * M + b;
+        bwdp_row(G + o, X + o, C + o, t > 0 ? C + o - M : nullptr, V0 + b, DI + o, DV + b, DA + b, DVH + b,
+                 DIM + b, e - b, cs, ca, cvth, cvh, cinv, cdis, cimax, cirh, ckk, cvb, crl);
+      }
+    });
+  });
+  return {di, dv, da, dvh, dim};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(vo2neuro_fused, m) {
   m.def("forward", &vo2_forward);
   m.def("backward", &vo2_backward);
+  m.def("backward_params", &vo2_backward_params);
 }
 """
 

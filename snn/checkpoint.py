@@ -2,17 +2,21 @@
 
 :func:`load` reads exactly the file it is given and checks it before anything uses it: the format version, the
 keys (none missing, none unknown), the run configuration, the neuron parameters, the device description and the
-architecture (every layer's weight and bias shape against the configured widths). Every problem is a one-line
-:class:`~vo2neuro.units.ParameterError` naming the file. ``vo2neuro hw-eval``, ``vo2neuro compare`` and the resume
-of ``vo2neuro train`` all read checkpoints through it.
+architecture (every layer's weight and bias shape against the configured architecture: the widths of a fully
+connected network; the channels, kernels and feature-map sizes on the dataset's images of a convolutional one).
+Every problem is a one-line :class:`~vo2neuro.units.ParameterError` naming the file. ``vo2neuro hw-eval``,
+``vo2neuro compare`` and the resume of ``vo2neuro train`` all read checkpoints through it.
 
 File layout (a ``torch.save`` dict, read with ``weights_only=True``)::
 
     format          FORMAT_VERSION (1: before the device description; 2: current)
-    config          TrainConfig.to_dict()
+    config          TrainConfig.to_dict(); its ``arch`` names the architecture (absent in older files: ``mlp``)
     neuron          VO2NeuronParams.to_dict() of the trained network [SI]
-    model           VO2MLP state dict: linears.<k>.weight [n_k+1, n_k], linears.<k>.bias [n_k+1]
-    sizes           layer widths n_in, hidden..., n_out (format 2)
+    model           VO2MLP state dict: linears.<k>.weight [n_k+1, n_k], linears.<k>.bias [n_k+1]; for a
+                    convolutional arch (VO2ConvNet) also convs.<j>.weight [c_j+1, c_j, k, k], convs.<j>.bias
+                    [c_j+1], and linears.0 takes the flattened last feature map
+    sizes           neurons per layer: n_in, hidden..., n_out (format 2); a convolutional network lists the
+                    c h w neurons of each convolution before its fully connected layers
     device          {"params": VO2DeviceParams fields, "source": str, "ambient_k": K} the neuron was derived
                     from, or None for a hand-set neuron (format 2): a checkpoint trained on a parameter file is
                     self-contained
@@ -44,8 +48,9 @@ _CONFIG_ADDED_IN_2 = frozenset({"device_params", "ambient_k", "device_source"})
 _DEVICE_KEYS = frozenset({"params", "source", "ambient_k"})
 #: Optional key of the ``device`` entry: the circuit of a sized device (``--device-size``).
 _CIRCUIT_KEY = "circuit"
-#: TrainConfig fields written only for a sized device (their defaults apply when absent).
-_CONFIG_OPTIONAL = frozenset({"device_size_m", "integration"})
+#: TrainConfig fields that may be absent: those written only for a sized device, and ``arch`` (files written
+#: before convolutional networks; the default ``mlp`` applies).
+_CONFIG_OPTIONAL = frozenset({"device_size_m", "integration", "arch"})
 
 
 def _names(unknown, valid) -> str:
@@ -100,25 +105,31 @@ class Checkpoint:
     circuit: Any = None
 
     @property
+    def arch(self) -> str:
+        """Architecture: ``"mlp"`` (:class:`~vo2neuro.snn.network.VO2MLP`) or a convolutional name or spec
+        (:class:`~vo2neuro.snn.network.VO2ConvNet`, e.g. ``"conv"``)."""
+        return self.config.arch
+
+    @property
     def n_classes(self) -> int:
         """Classes of the output layer (``n_out / population``) [-]."""
         return self.sizes[-1] // self.config.population
 
     def model(self, neuron=None):
-        """The trained :class:`~vo2neuro.snn.network.VO2MLP` in eval mode (``neuron`` replaces the trained one).
+        """The trained network (:class:`~vo2neuro.snn.network.VO2MLP`, or
+        :class:`~vo2neuro.snn.network.VO2ConvNet` for a convolutional ``arch``) in eval mode (``neuron`` replaces
+        the trained one).
 
         The caller's torch random state is left as it was (building the network draws initial weights that the
         checkpoint's then replace).
         """
         import torch
 
-        from vo2neuro.snn.network import VO2MLP
+        from vo2neuro.snn.train import build_model
 
-        cfg = self.config
         with torch.random.fork_rng(devices=[]):
-            net = VO2MLP(self.sizes[0], self.sizes[1:-1], self.sizes[-1], neuron if neuron is not None else self.neuron,
-                         surrogate=cfg.surrogate, slope=cfg.slope, init_gain_input=cfg.init_gain_input,
-                         init_gain_spiking=cfg.init_gain_spiking)
+            net = build_model(self.config, self.sizes[0], self.sizes[-1],
+                              neuron if neuron is not None else self.neuron)
         net.load_state_dict(dict(self.weights))
         return net.eval()
 
@@ -264,6 +275,8 @@ def _architecture(model: Any, config, where: str) -> tuple[int, ...]:
 
     if not isinstance(model, dict):
         raise ParameterError(f"{where}: 'model' must be a state dict, got {type(model).__name__}")
+    if config.arch != "mlp":
+        return _conv_architecture(model, config, where)
     n_layers = len(config.hidden) + 1
     expected = {f"linears.{k}.{w}" for k in range(n_layers) for w in ("weight", "bias")}
     missing, extra = sorted(expected - set(model)), sorted(set(model) - expected)
@@ -295,6 +308,56 @@ def _architecture(model: Any, config, where: str) -> tuple[int, ...]:
         raise ParameterError(f"{where}: output width {sizes[-1]} is not a multiple of the config's population "
                              f"{config.population}")
     return tuple(sizes)
+
+
+def _conv_architecture(model: dict, config, where: str) -> tuple[int, ...]:
+    """Neurons per layer of a convolutional network's state dict; every tensor's shape checked against the shape
+    the configured spec, hidden widths and the dataset's images give it (the output width only has to be a
+    multiple of the population)."""
+    import torch
+
+    from vo2neuro.snn.network import conv_feature_shapes, parse_conv_spec
+    from vo2neuro.snn.train import IMAGE_SHAPES
+
+    shape = IMAGE_SHAPES[config.dataset]
+    layers = parse_conv_spec(config.arch)
+    maps = conv_feature_shapes(layers, shape, config.arch)
+    expected: dict[str, tuple[int, ...] | None] = {}
+    c_in, j = shape[0], 0
+    for layer in layers:
+        if layer.kind == "conv":
+            expected[f"convs.{j}.weight"] = (layer.channels, c_in, layer.kernel, layer.kernel)
+            expected[f"convs.{j}.bias"] = (layer.channels,)
+            c_in, j = layer.channels, j + 1
+    fc = [math.prod(maps[-1]), *config.hidden]
+    for k, (a, b) in enumerate(zip(fc[:-1], fc[1:])):
+        expected[f"linears.{k}.weight"], expected[f"linears.{k}.bias"] = (b, a), (b,)
+    out = len(fc) - 1
+    expected[f"linears.{out}.weight"] = expected[f"linears.{out}.bias"] = None  # n_out: read from the file
+    arch = f"architecture {config.arch} (hidden {list(config.hidden)}) on {'x'.join(map(str, shape))} images"
+    missing, extra = sorted(set(expected) - set(model)), sorted(set(model) - set(expected))
+    if missing:
+        raise ParameterError(f"{where}: model lacks {', '.join(missing)} of the configured {arch}")
+    if extra:
+        raise ParameterError(f"{where}: model has {_names(extra, expected)}, not part of the configured {arch}")
+    w_out = model[f"linears.{out}.weight"]
+    if not isinstance(w_out, torch.Tensor) or w_out.dim() != 2:
+        raise ParameterError(f"{where}: linears.{out} must hold a 2-D weight tensor")
+    n_out = int(w_out.shape[0])
+    expected[f"linears.{out}.weight"], expected[f"linears.{out}.bias"] = (n_out, fc[-1]), (n_out,)
+    for name, want in expected.items():
+        t = model[name]
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != want:
+            got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ParameterError(f"{where}: {name} has shape {got}, the configured {arch} needs {want} (a "
+                                 "checkpoint of another architecture)")
+        if not bool(torch.isfinite(t).all()):
+            raise ParameterError(f"{where}: {name} holds non-finite weights")
+    if n_out % config.population:
+        raise ParameterError(f"{where}: output width {n_out} is not a multiple of the config's population "
+                             f"{config.population}")
+    convs = [math.prod(m) for layer, m in zip(layers, maps) if layer.kind == "conv"]
+    return (math.prod(shape), *convs, *config.hidden, n_out)
 
 
 def _device(d: Any, where: str):

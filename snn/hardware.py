@@ -27,7 +27,10 @@ Sized devices (``device_size=``, ``--device-size``): a checkpoint trained on a s
 (:func:`vo2neuro.snn.presets.sized_device`) records its circuit (load and node capacitance split) and runs in that
 circuit; ``device_size=`` runs any checkpoint's weights on the film of its preset (or of ``device``'s preset) built
 at that size, the neuron re-derived in the scale study's circuit. The circuit step then defaults to
-:func:`max_circuit_dt` of that circuit.
+:func:`max_circuit_dt` of that circuit. The re-derived neuron keeps the rate function (rheobase units, network step
+``1/(3 f_max)``) but not its time constant in network steps: where the node charges so slowly that the weights
+cannot fire it within the window, the run is refused up front (:func:`first_spike_drive`,
+``MAX_FIRST_SPIKE_DRIVE_RATIO``) instead of simulating a silent network.
 
 Circuit time step. The step must resolve the fastest time scale of the neuron's circuit, the metallic-phase
 discharge ``R_m C`` or the device's thermal time constant ``C_th/S_e``: :func:`max_circuit_dt` allows a quarter
@@ -53,13 +56,20 @@ import numpy as np
 
 from vo2neuro.units import ParameterError, check_nonnegative
 
-__all__ = ["HWEvalResult", "hw_eval", "max_circuit_dt", "check_circuit_dt", "MAX_NEURON_STEPS"]
+__all__ = ["HWEvalResult", "hw_eval", "max_circuit_dt", "check_circuit_dt", "first_spike_drive", "MAX_NEURON_STEPS",
+           "MAX_FIRST_SPIKE_DRIVE_RATIO", "check_work", "run_circuit", "CircuitRun"]
 
 #: Circuit steps per fastest time scale of the neuron (see the module docstring) [-].
 STEPS_PER_TIME_SCALE = 4
 #: Largest simulation accepted, in neuron-steps (images x neurons x circuit steps per image) [-]: about 7 h at the
 #: ~4e6 neuron-steps/s measured on a shared 2-core machine (digits, 168 neurons, 20 ns step).
 MAX_NEURON_STEPS = 1e11
+#: Largest ratio of :func:`first_spike_drive` between the circuit a network runs on and the neuron it was trained
+#: with [-]. Above it the trained weights, in rheobase units, no longer reach the new neuron's firing regime and
+#: the network falls silent (measured on a 784-800-40 vo2x MNIST network, 48 images: ratio 7.1 at 100 nm and 3.5 at
+#: 1 um with the probe-station's 145 pF, no output spike on any image, agreement 0.10; on-chip the ratio is 1.09
+#: from 30 nm to 1 um, where hw-eval matches the software network), so ``hw_eval`` refuses the run.
+MAX_FIRST_SPIKE_DRIVE_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -155,7 +165,36 @@ def check_circuit_dt(dt_circuit: float, device, capacitance: float | None = None
     return float(dt_circuit)
 
 
-def _check_work(n_images: int, n_neurons: int, window: float, dt: float) -> None:
+def first_spike_drive(p, steps: int) -> float:
+    r"""Smallest constant drive that fires neuron ``p`` within a window of ``steps`` network steps from rest, in
+    units of its rheobase [-].
+
+    The node starts uncharged (V = 0, the circuit's initial state) and charges as
+    :math:`V(t) = v_\infty (1 - e^{-t/\tau})`, :math:`v_\infty = v_{bias} + I R_{leak}`, :math:`\tau = C R_{leak}`
+    (:class:`~vo2neuro.snn.params.VO2NeuronParams`), so it reaches ``v_th`` by the window's end ``T dt`` when
+    :math:`v_\infty \ge v_{th}/(1 - e^{-T dt/\tau})`. About 1 when the window spans many time constants (the
+    neuron fires at any drive above its rheobase); large when the window is shorter than ``tau``.
+    """
+    need = p.v_th / -math.expm1(-steps * p.dt / p.tau)
+    return (need - p.v_bias) / (p.v_th - p.v_bias)
+
+
+def _check_not_silent(p, trained, steps: int, what: str, unit: str) -> None:
+    """ParameterError when the weights trained with neuron ``trained`` cannot make neuron ``p`` fire in the window."""
+    here, there = first_spike_drive(p, steps), first_spike_drive(trained, steps)
+    if here > MAX_FIRST_SPIKE_DRIVE_RATIO * there:
+        raise ParameterError(
+            f"{what}: the network would be silent there: the node time constant C R_leak = {p.tau * 1e9:.3g} ns is "
+            f"{p.tau / p.dt:.3g} network steps of {p.dt * 1e9:.3g} ns (trained neuron: "
+            f"{trained.tau / trained.dt:.3g}), "
+            f"so in the {steps}-step window ({steps * p.dt * 1e9:.3g} ns) a neuron needs {here:.3g}x its rheobase to "
+            f"fire once from rest, against {there:.3g}x in the trained network; use a circuit with a shorter time "
+            f"constant (e.g. --integration on-chip) [{unit}]")
+
+
+def check_work(n_images: int, n_neurons: int, window: float, dt: float) -> None:
+    """Refuse a simulation above :data:`MAX_NEURON_STEPS` (``n_images`` x ``n_neurons`` x ``window/dt`` circuit
+    steps; ``window`` and ``dt`` [s]) with a ParameterError naming the estimate."""
     steps = window / dt
     work = n_images * n_neurons * steps
     if work > MAX_NEURON_STEPS:
@@ -164,9 +203,34 @@ def _check_work(n_images: int, n_neurons: int, window: float, dt: float) -> None
                              "limit; use a larger --dt or fewer --n-images [-]")
 
 
+#: A neuron whose circuit fires above this fraction of f_max already at the window's onset has too little rate
+#: range for a rate code [-] (assumption: vo2 films up to delta 0.018 and vo2x sit at 0.51-0.56, vo2 at 0.02 at
+#: 0.76, where its grid co-design loses 23 points at circuit level).
+NARROW_RATE_RANGE = 0.7
+#: A membrane time constant below this many network steps forgets pulsed (spike) input between steps [-]
+#: (assumption; the same films: 1.04-1.18 against 0.46).
+SHORT_TAU_STEPS = 0.75
+
+
+def _neuron_notes(cn, p) -> list[str]:
+    """What in the circuit neuron itself makes rate coding hard (narrow rate range, forgetful membrane)."""
+    notes = []
+    f = np.asarray(cn.f_circuit_hz, float)
+    f = f[f > 0]
+    if len(f) and cn.f_max_hz > 0 and f[0] / cn.f_max_hz > NARROW_RATE_RANGE:
+        notes.append(f"the circuit fires at {100 * f[0] / cn.f_max_hz:.0f} % of f_max already at the onset of its "
+                     f"window and the window spans {p.i_max / p.rheobase:.2g}x the rheobase: the rate barely "
+                     "follows the drive, so a rate code has little room")
+    if p.tau < SHORT_TAU_STEPS * p.dt:
+        notes.append(f"the membrane time constant ({p.tau:.3g} s) is {p.tau / p.dt:.2f} network steps: pulsed "
+                     "input from spikes is forgotten between steps, so hidden layers integrate poorly")
+    return notes
+
+
 def _diagnose(*, accuracy: float, software: float, agreement: float, above: float, in_window: float,
-              silent: float, mean_rate: float, f_max: float, i_max: float) -> str:
-    """Plain-language reasons for a poor circuit-level result ("" when nothing stands out)."""
+              silent: float, mean_rate: float, f_max: float, i_max: float, neuron_notes: list[str] = ()) -> str:
+    """Plain-language reasons for a poor circuit-level result ("" when nothing stands out); ``neuron_notes``
+    (:func:`_neuron_notes`) are given when the circuit falls short of the software network."""
     notes = []
     if above > 0.2:
         notes.append(f"{100 * above:.0f} % of first-layer drives exceed i_max = {i_max:.3g} A: those devices latch "
@@ -178,15 +242,19 @@ def _diagnose(*, accuracy: float, software: float, agreement: float, above: floa
                      "rheobase or a window too short)")
     if math.isfinite(mean_rate) and f_max > 0 and mean_rate > 0.8 * f_max:
         notes.append(f"neurons fire at {100 * mean_rate / f_max:.0f} % of f_max on average (saturation)")
-    if agreement < 0.5 and accuracy < software - 0.1:
+    poor = accuracy < software - 0.05
+    if poor and agreement < 0.85:
         notes.append(f"the circuit agrees with the software network on only {100 * agreement:.0f} % of images")
+    if poor:
+        notes.extend(neuron_notes)
     return "; ".join(notes)
 
 
 def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0.05, c2c_sigma: float = 0.0,
             seed: int = 0, dt_circuit: float | None = None, data_dir: str | None = None,
             energy_per_event_j: float | None = None, batch: int = 64, progress: bool = True,
-            device=None, device_size: float | None = None, integration: str | None = None) -> HWEvalResult:
+            device=None, device_size: float | None = None, integration: str | None = None,
+            kernel: str = "simd") -> HWEvalResult:
     """Run the test images through a trained checkpoint on the circuit-level simulator.
 
     Parameters
@@ -212,16 +280,23 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     device_size : float, optional
         Run the network on the film of ``device``'s preset (else the checkpoint's) built at this channel length
         [m], in the scale study's circuit of scenario ``integration`` (default on-chip).
+    kernel : str
+        Network kernel of :func:`vo2neuro.circuits.network.simulate_network`: ``"simd"`` (default) or
+        ``"reference"`` (the scalar kernel it is checked against).
 
     Raises
     ------
     ParameterError
         Bad arguments, a checkpoint that cannot be used (see :func:`vo2neuro.snn.checkpoint.load`), a circuit
-        step too coarse for the neuron, or a simulation too large.
+        step too coarse for the neuron, a simulation too large, or another device or size (``device``,
+        ``device_size``) on which the trained network would be silent: its neuron needs more than
+        ``MAX_FIRST_SPIKE_DRIVE_RATIO`` times the trained neuron's drive (in rheobase units) to fire once in the
+        window (:func:`first_spike_drive`; e.g. a 100 nm device with the probe-station's 145 pF, whose node time
+        constant is ~40 network steps against a 25-step window).
     """
     import torch
 
-    from vo2neuro.circuits.network import ENERGY_PER_EVENT_J, simulate_network
+    from vo2neuro.circuits.network import KERNELS
     from vo2neuro.snn import checkpoint as _ckpt
     from vo2neuro.snn.data import load_dataset
     from vo2neuro.snn.presets import DEFAULT_INTEGRATION, circuit_neuron_for_device, sized_device
@@ -233,9 +308,14 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
         raise ParameterError(f"batch must be a whole number >= 1 [1], got {batch!r}")
     check_nonnegative("d2d_sigma", d2d_sigma, "1")
     check_nonnegative("c2c_sigma", c2c_sigma, "1")
+    if kernel not in KERNELS:
+        raise ParameterError(f"kernel must be one of {', '.join(KERNELS)} [-], got {kernel!r}")
     ck = _ckpt.load(checkpoint)
     cfg = ck.config
     where = f"checkpoint: {ck.path}"
+    if ck.arch != "mlp":
+        raise ParameterError(f"{where}: hw-eval runs fully connected networks only; this checkpoint holds the "
+                             f"convolutional network {ck.arch!r} (vo2neuro train --arch) [-]")
     if cfg.encoding != "current":
         raise ParameterError(f"{where}: encoding {cfg.encoding!r} is not supported at hardware level; train with "
                              "--encoding current [-]")
@@ -266,7 +346,7 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     check_circuit_dt(dt_circuit, sel.params, cap)
     n_neurons = sum(ck.sizes[1:])
     if not override:
-        _check_work(int(n_images), n_neurons, cfg.steps * ck.neuron.dt, dt_circuit)
+        check_work(int(n_images), n_neurons, cfg.steps * ck.neuron.dt, dt_circuit)
     try:
         cn = circuit_neuron_for_device(sel.params, sel.ambient_k, r_load, cap)
     except ParameterError as exc:
@@ -276,7 +356,12 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
                              f"({circuit['integration']}): {' '.join(str(exc).split())}") from None
     if override:
         p = cn.params
-        _check_work(int(n_images), n_neurons, cfg.steps * p.dt, dt_circuit)
+        if circuit is not None:
+            _check_not_silent(p, ck.neuron, cfg.steps, f"device_size: {circuit['length_m']:g} m "
+                              f"({circuit['integration']})", "m")
+        else:
+            _check_not_silent(p, ck.neuron, cfg.steps, f"device: {sel.source}", "-")
+        check_work(int(n_images), n_neurons, cfg.steps * p.dt, dt_circuit)
     else:
         # 1e-3: a re-derivation on another CPU differs at the fit's tolerance, a hand-set neuron by far more
         if not cn.params.matches(ck.neuron, rel=1e-3):
@@ -297,22 +382,90 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
                                           population=cfg.population, n_classes=ck.n_classes).argmax(1)
                              for i in range(0, n, 1024)])
     software_acc = float((sw_pred == y).double().mean())
-    i_rh = p.rheobase
     lin = [(ck.weights[f"linears.{k}.weight"].double().cpu().numpy(), ck.weights[f"linears.{k}.bias"].double().cpu()
             .numpy()) for k in range(len(ck.sizes) - 1)]
-    in_cur = (x.double().numpy() @ lin[0][0].T + lin[0][1]) * i_rh
-    weights = [W * i_rh for W, _ in lin[1:]]
-    biases = [b * i_rh for _, b in lin[1:]]
     dev = sel.params
-    spread_k = max(dev.T_c - cn.ambient_k, 0.0)
-    window = cfg.steps * p.dt
+    run = run_circuit(lin, x.double().numpy(), cn, dev, steps=cfg.steps, population=cfg.population,
+                      n_classes=ck.n_classes, neuron=p, d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed,
+                      dt_circuit=dt_circuit, energy_per_event_j=energy_per_event_j, batch=batch, progress=progress,
+                      kernel=kernel)
+    hw_pred, counts, in_cur, window = run.pred, run.counts, run.in_current_a, run.window_s
+    acc = float(np.mean(hw_pred == y.numpy()))
+    agreement = float(np.mean(hw_pred == sw_pred.numpy()))
+    spikes = run.spikes
+    mean_rate = spikes / (n_neurons * window)
+    above = float(np.mean(in_cur > p.i_max))
+    in_window = float(np.mean((in_cur > p.rheobase) & (in_cur <= p.i_max)))
+    silent = float(np.mean(counts.sum(1) == 0))
+    name = sel.source.split(":", 1)[1] if sel.source.startswith("preset:") else dev.name
+    trained = ck.device.source if ck.device is not None else "hand-set neuron"
+    return HWEvalResult(accuracy=acc, software_accuracy=software_acc,
+                        energy_per_inference_j=run.energy_j,
+                        spikes_per_inference=spikes,
+                        synaptic_events_per_inference=run.synaptic_events, latency_s=run.latency_s,
+                        window_s=window, images_per_s=n / run.wall_s if run.wall_s > 0 else math.inf, n_images=n,
+                        d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed, preset=name,
+                        dt_circuit_s=dt_circuit, supply_v=cn.supply_v,
+                        energy_breakdown_j=run.energy_breakdown_j,
+                        agreement=agreement, mean_rate_hz=mean_rate, network_dt_s=p.dt,
+                        device_source=sel.source, trained_device_source=trained, device_override=override,
+                        ambient_k=sel.ambient_k, first_layer_above_window_fraction=above,
+                        first_layer_in_window_fraction=in_window, silent_output_fraction=silent,
+                        diagnosis=_diagnose(accuracy=acc, software=software_acc, agreement=agreement, above=above,
+                                            in_window=in_window, silent=silent, mean_rate=mean_rate,
+                                            f_max=cn.f_max_hz, i_max=p.i_max, neuron_notes=_neuron_notes(cn, p)),
+                        checkpoint=str(ck.path), circuit=circuit)
+
+
+# ---------------------------------------------------------------------------------------------- circuit level
+@dataclass
+class CircuitRun:
+    """Circuit-level predictions and per-inference figures of :func:`run_circuit` (means over the images).
+
+    pred : predicted class per image; counts : output spike counts ``[images, outputs]`` [-]
+    in_current_a : first-layer synaptic currents ``[images, neurons]`` [A]
+    energy_j, energy_breakdown_j [J]; spikes, synaptic_events [-]; latency_s, window_s, wall_s [s]
+    """
+
+    pred: np.ndarray
+    counts: np.ndarray
+    in_current_a: np.ndarray
+    energy_j: float
+    energy_breakdown_j: dict[str, float]
+    spikes: float
+    synaptic_events: float
+    latency_s: float
+    window_s: float
+    wall_s: float
+
+
+def run_circuit(lin, x, cn, device, *, steps: int, population: int, n_classes: int, neuron=None,
+                d2d_sigma: float = 0.05, c2c_sigma: float = 0.0, seed: int = 0, dt_circuit: float = 20e-9,
+                energy_per_event_j: float | None = None, batch: int = 64, progress: bool = False,
+                kernel: str = "simd") -> CircuitRun:
+    """Run images ``x [B, n_in]`` through layers ``lin = [(W, b), ...]`` (rheobase units) of VO2 circuit neurons.
+
+    The mapping of the module docstring: ``cn`` is the :class:`~vo2neuro.snn.circuit_neuron.CircuitNeuron` whose
+    circuit every neuron is (``neuron`` replaces its network neuron, e.g. a checkpoint's), ``device`` the
+    :class:`~vo2neuro.device.VO2DeviceParams`, ``steps`` network steps of the neuron's ``dt``; the weights scale by
+    the rheobase, ``i_syn_max`` caps the synaptic current, ``d2d_sigma``/``c2c_sigma`` set the spreads.
+    """
+    from vo2neuro.circuits.network import ENERGY_PER_EVENT_J, simulate_network
+
+    p = neuron if neuron is not None else cn.params
+    i_rh = p.rheobase
+    in_cur = (np.asarray(x, float) @ np.asarray(lin[0][0], float).T + np.asarray(lin[0][1], float)) * i_rh
+    spread_k = max(device.T_c - cn.ambient_k, 0.0)
+    window = steps * p.dt
     kw = dict(i_supply=cn.i_bias_a, r_load=cn.r_load_ohm, capacitance=cn.capacitance_f, ambient=cn.ambient_k,
-              window=window, pulse=p.dt, dt=dt_circuit, population=cfg.population,
-              r_ins_sigma_ln=d2d_sigma, t_c_sigma=d2d_sigma * spread_k, t_c_c2c_sigma=c2c_sigma * spread_k,
-              i_syn_max=p.i_max,
-              seed=seed, energy_per_event_j=ENERGY_PER_EVENT_J if energy_per_event_j is None else energy_per_event_j)
-    runs = []
-    bar = None
+              window=window, pulse=p.dt, dt=dt_circuit, population=population, r_ins_sigma_ln=d2d_sigma,
+              t_c_sigma=d2d_sigma * spread_k, t_c_c2c_sigma=c2c_sigma * spread_k, i_syn_max=p.i_max, seed=seed,
+              energy_per_event_j=ENERGY_PER_EVENT_J if energy_per_event_j is None else energy_per_event_j,
+              kernel=kernel)
+    ws = [np.asarray(W, float) * i_rh for W, _ in lin[1:]]
+    bs = [np.asarray(b, float) * i_rh for _, b in lin[1:]]
+    n = len(in_cur)
+    runs, bar = [], None
     if progress:
         from tqdm import tqdm
 
@@ -320,7 +473,7 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     t0 = time.perf_counter()
     try:
         for i in range(0, n, batch):
-            runs.append(simulate_network(dev, in_cur[i:i + batch], weights, biases, **kw))
+            runs.append(simulate_network(device, in_cur[i:i + batch], ws, bs, **kw))
             if bar:
                 bar.update(min(batch, n - i))
     finally:
@@ -329,36 +482,14 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     wall = time.perf_counter() - t0
     cat = lambda name: np.concatenate([getattr(r, name) for r in runs])  # noqa: E731
     counts = cat("counts")
-    cls_counts = counts.reshape(len(counts), ck.n_classes, cfg.population).sum(-1)
-    hw_pred = np.argmax(cls_counts, axis=1)  # ties to the lower index, as torch.argmax
-    acc = float(np.mean(hw_pred == y.numpy()))
-    agreement = float(np.mean(hw_pred == sw_pred.numpy()))
+    pred = np.argmax(counts.reshape(n, n_classes, population).sum(-1), axis=1)  # ties to the lower index
     decided = cat("decision_s")
-    lat = float(np.mean(np.where(np.isfinite(decided), decided, window)))
     sup, drv, evt = cat("supply_energy_j"), cat("synapse_driver_energy_j"), cat("event_energy_j")
-    spikes = float(np.mean(cat("spikes_per_layer").sum(1)))
-    mean_rate = spikes / (n_neurons * window)
-    above = float(np.mean(in_cur > p.i_max))
-    in_window = float(np.mean((in_cur > i_rh) & (in_cur <= p.i_max)))
-    silent = float(np.mean(counts.sum(1) == 0))
-    name = sel.source.split(":", 1)[1] if sel.source.startswith("preset:") else dev.name
-    trained = ck.device.source if ck.device is not None else "hand-set neuron"
-    return HWEvalResult(accuracy=acc, software_accuracy=software_acc,
-                        energy_per_inference_j=float(np.mean(sup + drv + evt)),
-                        spikes_per_inference=spikes,
-                        synaptic_events_per_inference=float(np.mean(cat("synaptic_events"))), latency_s=lat,
-                        window_s=window, images_per_s=n / wall if wall > 0 else math.inf, n_images=n,
-                        d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed, preset=name,
-                        dt_circuit_s=dt_circuit, supply_v=cn.supply_v,
-                        energy_breakdown_j={"neuron_supply": float(np.mean(sup)),
-                                            "synapse_drivers": float(np.mean(drv)),
-                                            "synaptic_events": float(np.mean(evt)),
-                                            "device_dissipation": float(np.mean(cat("device_energy_j")))},
-                        agreement=agreement, mean_rate_hz=mean_rate, network_dt_s=p.dt,
-                        device_source=sel.source, trained_device_source=trained, device_override=override,
-                        ambient_k=sel.ambient_k, first_layer_above_window_fraction=above,
-                        first_layer_in_window_fraction=in_window, silent_output_fraction=silent,
-                        diagnosis=_diagnose(accuracy=acc, software=software_acc, agreement=agreement, above=above,
-                                            in_window=in_window, silent=silent, mean_rate=mean_rate,
-                                            f_max=cn.f_max_hz, i_max=p.i_max),
-                        checkpoint=str(ck.path), circuit=circuit)
+    return CircuitRun(pred=pred, counts=counts, in_current_a=in_cur, energy_j=float(np.mean(sup + drv + evt)),
+                      energy_breakdown_j={"neuron_supply": float(np.mean(sup)), "synapse_drivers": float(np.mean(drv)),
+                                          "synaptic_events": float(np.mean(evt)),
+                                          "device_dissipation": float(np.mean(cat("device_energy_j")))},
+                      spikes=float(np.mean(cat("spikes_per_layer").sum(1))),
+                      synaptic_events=float(np.mean(cat("synaptic_events"))),
+                      latency_s=float(np.mean(np.where(np.isfinite(decided), decided, window))), window_s=window,
+                      wall_s=wall)

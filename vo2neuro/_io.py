@@ -14,6 +14,12 @@ __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "write_csv
            "read_input_text"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Write ``path`` atomically through ``write(fileobj)``: temp file in the same folder, fsync, ``os.replace``,
     then fsync of the folder so the rename itself is durable. A crash leaves the old file or the new one."""
@@ -21,6 +27,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); a result file gets the mode open() would give it
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

@@ -62,6 +62,11 @@ NOT_JSON = {"bad.json": "R_m = 5"}
     (["--params", "."], ("params", "folder")),                        # wrong file kind
     (["--data-dir", "missing"], ("data-dir", "not found")),
     (["--preset", "vo2", "--params", "bad.json"], ("not both",)),
+    (["--arch", "cnn"], ("arch", "'cnn' is not an architecture", "conv")),  # unknown name lists the valid ones
+    (["--arch", "12X5-MP2"], ("arch", "token '12X5'")),                    # malformed spec
+    (["--arch", "MP2"], ("arch", "no convolution")),
+    (["--arch", "conv"], ("arch", "64C5", "2x2", "1x8x8")),                # too deep for the 8x8 digits
+    (["--arch", "999999C3", "--epochs", "1"], ("GiB", "more than this machine")),   # absurd conv network
 ])
 def test_train_options(bad_input, argv, fragments):
     bad_input(["train", *argv], *fragments, inputs={"bad.json": _params()})
@@ -91,6 +96,18 @@ def test_train_resume_from_a_checkpoint_of_another_architecture(bad_input):
     bad = _checkpoint(lambda d: d["config"].update(hidden=[5]))
     bad_input(["train", "--out", "run", "--resume", "--epochs", "1"], "checkpoint", "another architecture",
               inputs={"run/checkpoint.pt": bad})
+
+
+def test_train_resume_from_a_conv_checkpoint_with_a_wrong_shape(bad_input):
+    # the folder's checkpoint.pt says 4C3-MP2 but its first convolution has 5 maps
+    def conv(d):
+        d["config"].update(arch="4C3-MP2", hidden=[])
+        d["model"] = {"convs.0.weight": torch.zeros(5, 1, 3, 3), "convs.0.bias": torch.zeros(5),
+                      "linears.0.weight": torch.zeros(10, 36), "linears.0.bias": torch.zeros(10)}
+        d["sizes"] = [64, 144, 10]
+
+    bad_input(["train", "--arch", "4C3-MP2", "--out", "run", "--resume", "--epochs", "1"], "checkpoint",
+              "convs.0.weight has shape (5, 1, 3, 3)", inputs={"run/checkpoint.pt": _checkpoint(conv)})
 
 
 # -------------------------------------------------------------------------------------------------------- hw-eval

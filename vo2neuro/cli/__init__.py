@@ -2,7 +2,7 @@
 
 Numbers and JSON go to stdout, messages to stderr. Bad input prints one line naming the parameter and its unit
 and exits with code 2, without a traceback. Each area module (``device``, ``circuits``, ``snn``, ``zoo``, ``sweep``,
-``studies``, ``calibrate``, ``demo``) only parses, calls the library and prints; ``_util`` holds the shared
+``studies``, ``calibrate``, ``demo``, ``report``, ``interop``) only parses, calls the library and prints; ``_util`` holds the shared
 argument types (engineering notation, counts, input and output paths checked before any work).
 """
 from __future__ import annotations
@@ -23,7 +23,8 @@ __all__ = ["main", "build_parser"]
 # Each area wires its own subcommands; the modules import heavy dependencies (torch, brian2) only inside
 # their handlers so that `vo2neuro device ...` never pays for them.
 _AREAS = ("vo2neuro.cli.device", "vo2neuro.cli.circuits", "vo2neuro.cli.snn", "vo2neuro.cli.zoo",
-          "vo2neuro.cli.sweep", "vo2neuro.cli.studies", "vo2neuro.cli.calibrate", "vo2neuro.cli.demo")
+          "vo2neuro.cli.sweep", "vo2neuro.cli.studies", "vo2neuro.cli.calibrate", "vo2neuro.cli.demo",
+          "vo2neuro.cli.report", "vo2neuro.cli.interop")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -19,7 +19,9 @@ def _cmd(args: argparse.Namespace) -> int:
 
     summary = run_demo(args.out, quick=args.quick)
     print((Path(args.out) / "summary.md").read_text())
-    print(f"[demo] results in {Path(args.out).resolve()} (summary.md, summary.json, *.png)", file=sys.stderr)
+    print(f"[demo] results in {Path(args.out).resolve()} (summary.md, summary.json, report.html, *.png)",
+          file=sys.stderr)
+    print((Path(args.out) / "report.html").resolve())  # the last line: what to open
     return 0 if summary else 1
 
 

@@ -13,7 +13,9 @@ import sys
 
 from vo2neuro._io import dumps as _dumps
 from vo2neuro.cli._util import (add_device_args, check_output_dir, choice_type, in_dir, in_file, int_type,
-                                integration_type, out_dir, select_device, si_type)
+                                integration_type, out_dir, select_device, si_type, value_type)
+from vo2neuro.cli.interop import add_nir_args, check_nir_args, cmd_hw_eval_nir
+from vo2neuro.cli.learn import LEARN_OPTIONS, add_learn_args, cmd_learn
 from vo2neuro.units import ParameterError
 
 __all__ = ["register", "cmd_train", "cmd_hw_eval", "device_selection", "DEFAULT_PRESET", "add_size_args",
@@ -64,11 +66,24 @@ def check_size_args(args: argparse.Namespace, *, preset_option: str = "--preset"
                              "not --params [-]")
 
 
+def arch_type(option: str = "arch"):
+    """argparse ``type=`` for ``--arch``: ``mlp``, a named architecture or a convolutional spec, returned in
+    canonical form (:func:`vo2neuro.snn.network.check_arch`; torch is imported only when the option is given)."""
+
+    def check(text: str) -> str:
+        from vo2neuro.snn.network import check_arch
+
+        return check_arch(text)
+
+    return value_type(option, check)
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``train`` and ``hw-eval`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
     p = subparsers.add_parser(
         "train", help="train a BP-SNN of VO2 oscillator neurons",
-        description="Train a fully connected SNN of VO2 relaxation-oscillator neurons with surrogate gradients. "
+        description="Train an SNN of VO2 relaxation-oscillator neurons (fully connected, or convolutional with "
+                    "--arch) with surrogate gradients. "
                     "The neuron is derived from the circuit of a device (--preset or --params). Writes "
                     "checkpoint.pt, metrics.json and training_curve.png to --out.")
     p.add_argument("--dataset", type=choice_type("dataset", _DATASETS), default="digits",
@@ -82,8 +97,13 @@ def register(subparsers) -> argparse.ArgumentParser:
     add_size_args(p)
     p.add_argument("--epochs", type=int_type("epochs", minimum=1), default=None, help="training epochs [-] "
                    "(default 20)")
+    p.add_argument("--arch", type=arch_type(), default="mlp",
+                   help="network: mlp (fully connected, default), conv (12C5-MP2-64C5-MP2 + output layer, for "
+                        "mnist), conv-small (12C5-MP2-32C5-MP2) or a spec of <c>C<k> convolutions and MP<k>/AP<k> "
+                        "spike pooling joined by '-', e.g. 8C3-MP2-16C3 (digits); the images enter as [B, 1, H, W]")
     p.add_argument("--hidden", type=int_type("hidden", minimum=1), action="append", default=None,
-                   help="hidden layer width [neurons]; repeat for more layers (default one layer of 256)")
+                   help="fully connected hidden layer width [neurons], after the convolutions with --arch conv; "
+                        "repeat for more layers (default one layer of 256 for mlp, none for a conv arch)")
     p.add_argument("--steps", type=int_type("steps", minimum=1), default=None,
                    help="time steps T per sample [-] (default 25; the sample lasts T x the neuron's dt)")
     p.add_argument("--batch-size", type=int_type("batch_size", minimum=1), default=None,
@@ -102,6 +122,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--device", type=choice_type("device", _DEVICES), default="cpu",
                    help="torch device: cpu (default) or cuda")
     p.add_argument("--json", action="store_true", help="print the result as JSON (default: one summary line)")
+    add_learn_args(p)
     p.set_defaults(func=cmd_train)
 
     h = subparsers.add_parser(
@@ -110,8 +131,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "Reads exactly the file given. By default the network runs on the device it was trained on; "
                     "--preset/--params run it on another device (its neuron re-derived). Progress goes to stderr "
                     "(also with --json) unless --quiet.")
-    h.add_argument("--checkpoint", required=True, type=in_file("checkpoint"),
-                   help="checkpoint written by `vo2neuro train` (any file name, e.g. a copy best.pt; required)")
+    src = h.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", type=in_file("checkpoint"),
+                     help="checkpoint written by `vo2neuro train` (any file name, e.g. a copy best.pt; this or --nir)")
+    add_nir_args(h, src)
     add_device_args(h)
     _help(h, "--preset", "run on this device preset instead of the checkpoint's own (default: the checkpoint's "
                          "device)")
@@ -148,6 +171,8 @@ def cmd_hw_eval(args) -> int:
     """Handler of ``vo2neuro hw-eval``."""
     from vo2neuro.snn.hardware import hw_eval
 
+    if check_nir_args(args):
+        return cmd_hw_eval_nir(args)
     check_size_args(args)
     override = None if args.preset is None and args.params is None else device_selection(args, None)
     if override is None and args.delta is not None:
@@ -179,7 +204,8 @@ def _config(args):
     sel = device_selection(args)
     out = args.out or f"output/snn-{args.dataset}"
     check_output_dir(out, "out")
-    kw = {"dataset": args.dataset, "device": args.device, "out_dir": out, "data_dir": args.data_dir}
+    kw = {"dataset": args.dataset, "arch": args.arch, "device": args.device, "out_dir": out,
+          "data_dir": args.data_dir}
     if args.params is not None:
         kw.update(preset=None, device_params=sel.params.to_dict(), ambient_k=sel.ambient_k, device_source=sel.source)
     else:
@@ -204,6 +230,11 @@ def _config(args):
 
 def cmd_train(args) -> int:
     """Handler of ``vo2neuro train``: returns 0; ParameterError on bad input."""
+    if args.learn:
+        return cmd_learn(args)
+    given = [opt for opt, dest in LEARN_OPTIONS if getattr(args, dest, None) is not None]
+    if given:
+        raise ParameterError(f"{given[0]} needs --learn [-]")
     cfg = _config(args)          # validates every choice and the device before torch work starts
     from vo2neuro.snn.train import train
 
