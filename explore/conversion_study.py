@@ -68,6 +68,7 @@ class ClassifierConversion:
     n_test: int
     neuron: str
     ann_activation_accuracy: float = math.nan
+    vo2: dict[str, Any] = field(default_factory=dict)
 
     @property
     def train_seconds(self) -> float:
@@ -90,6 +91,9 @@ class ClassifierConversion:
         rows += [f"| {T} | {100 * a:.2f} | {self.loss_points(T):+.2f} |" for T, a in sorted(self.snn_accuracy.items())]
         extra = (f", ANN with the VO2 rate activation {100 * self.ann_activation_accuracy:.2f} %"
                  if math.isfinite(self.ann_activation_accuracy) else "")
+        if self.vo2:
+            extra += (f", {self.vo2['preset']} devices ({self.vo2['devices']} per neuron, drive "
+                      f"{1e3 * self.vo2['i_on_a']:.3g} mA)")
         return (f"{self.model} on {self.dataset}: ANN {100 * self.ann_accuracy:.2f} %{extra}, {self.params} "
                 f"parameters, {self.neuron} neurons, threshold percentile {self.percentile}\n\n" + "\n".join(rows))
 
@@ -158,18 +162,18 @@ def classifier_work(name: str, *, dataset: str = "digits", epochs: int, steps: S
                     n_test: int | None = None, neuron: str = "if") -> StudyWork:
     """Estimated work of :func:`convert_classifier`.
 
-    Training: forward and backward (3 passes) per training image per epoch, plus the VO2 fine-tune (a third of the
-    epochs) with ``neuron="vo2"``. Simulation: one pass per time step up to max T for each test image and for the
-    200 images of the spike count, plus the calibration batch.
+    Training: forward and backward (3 passes) per training image per epoch (the VO2 conversion needs no
+    fine-tune). Simulation: one pass per time step up to max T for each test image and for the 200 images of the
+    spike count, plus the calibration batch.
     """
     n_train, n_avail = DATASET_IMAGES[dataset]
     n_eval = n_avail if n_test is None else min(n_test, n_avail)
     side = 28 if dataset == "mnist" else 8
     f = float(_forward_macs(name, side))
     t_max = max(steps)
-    epochs_total = epochs + (max(1, epochs // 3) if neuron == "vo2" else 0)
+    epochs_total = epochs
     train = 3.0 * n_train * epochs_total
-    sim = float(t_max * (n_eval + min(200, n_eval)) + 1000 * (2 if neuron == "vo2" else 1))
+    sim = float(t_max * (n_eval + min(200, n_eval)) + 1000)
     return StudyWork(train_passes=train, train_macs=f * train, sim_passes=sim, sim_macs=f * sim,
                      detail=f"{n_eval} test images x {t_max} steps, {epochs_total} epochs x {n_train} training "
                             f"images, {f:.3g} MACs per pass")
@@ -291,7 +295,7 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
                        steps: Sequence[int] = DEFAULT_STEPS, percentile: float = 99.9, neuron: str = "if",
                        seed: int = 0, data_dir: str | None = None, n_test: int | None = None, lr: float = 3e-3,
                        batch_size: int = 128, progress: bool = True, vo2_preset: str = "vo2x",
-                       cache_dir: str | None = None) -> ClassifierConversion:
+                       cache_dir: str | None = None, vo2_devices: int | None = None) -> ClassifierConversion:
     """Train ``name`` on ``dataset``, convert it to a rate-coded SNN, and measure accuracy against T.
 
     Parameters
@@ -303,8 +307,11 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
     n_test : int, optional
         Evaluate on the first ``n_test`` test images (default all).
     neuron : {"if", "vo2"}
-        Integrate-and-fire, or the VO2 neuron of ``vo2_preset`` (the ANN is first fine-tuned with that neuron's
-        rate as activation for a third of ``epochs``; ``ann_activation_accuracy`` reports it).
+        Integrate-and-fire, or the VO2 neuron of ``vo2_preset`` behind an integrating synapse
+        (:class:`vo2neuro.ml_zoo.convert.VO2DeviceNeuron`): the same trained ANN and thresholds, no fine-tune
+        (``ann_activation_accuracy`` stays NaN).
+    vo2_devices : int, optional
+        VO2 devices per converted neuron (default :func:`vo2neuro.ml_zoo.convert.default_devices`, 3 for vo2x).
     cache_dir : str, optional
         Folder where the trained ANN is stored (atomically) and reused by later calls with the same model,
         dataset, epochs, learning rate, batch size and seed, so conversion settings can be compared without
@@ -313,6 +320,11 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
     epochs, _ = check_classifier_args(name, dataset=dataset, epochs=epochs, steps=steps, percentile=percentile,
                                       neuron=neuron, data_dir=data_dir, n_test=n_test, lr=lr,
                                       batch_size=batch_size, vo2_preset=vo2_preset, cache_dir=cache_dir)
+    cn = None
+    if neuron == "vo2":  # derived (and refused if the preset does not oscillate) before any training
+        from vo2neuro.snn.presets import circuit_neuron_for_preset
+
+        cn = circuit_neuron_for_preset(vo2_preset)
     torch.manual_seed(seed)
     x_tr, y_tr, x_te, y_te, side = _dataset(dataset, data_dir)
     if n_test is not None:
@@ -345,28 +357,38 @@ def convert_classifier(name: str = "dpdnet", *, dataset: str = "digits", epochs:
             atomic_write(cached, lambda f: torch.save(state, f))
     ann = _accuracy(net, x_te, y_te)
     calib = x_tr[torch.randperm(len(x_tr), generator=gen)[:1000]]
+    ann_vo2 = math.nan
     if neuron == "vo2":
-        # fine-tune with the VO2 neuron's rate as activation, then convert to VO2 neurons
-        from vo2neuro.ml_zoo.convert import prepare_vo2
-        from vo2neuro.snn.presets import circuit_neuron_for_preset
-
-        cn = circuit_neuron_for_preset(vo2_preset)
-        net = prepare_vo2(net, calib, cn, percentile=percentile)
-        _fit(net, x_tr, y_tr, epochs=max(1, epochs // 3), lr=lr / 5, batch_size=batch_size, gen=gen,
-             one_cycle=False, desc="fine-tune (VO2 rate)" if progress else None)
-        ann_vo2 = _accuracy(net, x_te, y_te)
-        res = convert(net, calib, steps=max(steps), percentile=percentile, neuron="vo2", vo2=cn)
+        # the VO2 device neurons behind integrating synapses reproduce the clipped ReLU's mean: no fine-tune
+        res = convert(net, calib, steps=max(steps), percentile=percentile, neuron="vo2", vo2=cn,
+                      devices=vo2_devices)
     else:
-        ann_vo2 = math.nan
         res = convert(net, calib, steps=max(steps), percentile=percentile, neuron=neuron)
-    acc = accuracy_vs_steps(res.snn, x_te, y_te, steps)
+
+    def report(done: int, total: int) -> None:
+        print(f"simulate {neuron} SNN: {done}/{total} images x {max(steps)} steps", file=sys.stderr)
+
+    acc = accuracy_vs_steps(res.snn, x_te, y_te, steps, batch_size=250, progress=report if progress else None)
     res.snn(x_te[:200], steps=max(steps))
     spikes = float(sum(res.snn.spike_counts().values()))
     return ClassifierConversion(model=name, dataset=dataset, epochs=epochs,
                                 params=sum(p.numel() for p in net.parameters()), ann_accuracy=ann,
                                 snn_accuracy=acc, spikes_per_inference=spikes, thresholds=res.thresholds,
                                 percentile=percentile, train_s=train_s, n_test=len(x_te), neuron=neuron,
-                                ann_activation_accuracy=ann_vo2)
+                                ann_activation_accuracy=ann_vo2, vo2=_vo2_record(res, cn))
+
+
+def _vo2_record(res, cn) -> dict[str, Any]:
+    """The VO2 neurons of a conversion: preset, devices per neuron, drive current [A], spikes per step of one device."""
+    if cn is None:
+        return {}
+    from vo2neuro.ml_zoo.convert import VO2DeviceNeuron
+
+    m = next((m for _, m in res.snn.neurons() if isinstance(m, VO2DeviceNeuron)), None)
+    if m is None:
+        return {}
+    return {"preset": cn.preset, "devices": m.devices, "i_on_a": m.i_on, "device_spikes_per_step": m.r_on,
+            "dt_s": cn.params.dt}
 
 
 @dataclass(frozen=True)
@@ -403,21 +425,25 @@ class ActorConversion:
 
 
 def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT_STEPS, n_states: int = 512,
-                        seed: int = 0, percentile: float = 99.9, neuron: str = "if",
-                        max_passes: float = MAX_PASSES, max_macs: float = MAX_MACS) -> ActorConversion:
+                        seed: int = 0, percentile: float = 99.9, neuron: str = "if", vo2_preset: str = "vo2x",
+                        vo2_devices: int | None = None, max_passes: float = MAX_PASSES,
+                        max_macs: float = MAX_MACS) -> ActorConversion:
     """Convert the TDDPG-Rec actor and compare its recommendations with the ANN's.
 
     States are concatenations of unit-norm random item vectors standing in for GloVe embeddings (assumption: no
     dataset ships with vo2neuro); the actor keeps its initialisation. Candidates are scored by ``c_j . a`` and the
-    top-k compared.
+    top-k compared. ``neuron="vo2"``: the VO2 neuron of ``vo2_preset`` behind integrating synapses
+    (:class:`vo2neuro.ml_zoo.convert.VO2DeviceNeuron`, ``vo2_devices`` per neuron), no fine-tune.
     """
     from vo2neuro.ml_zoo import create
     from vo2neuro.ml_zoo.models.tddpg_rec import _minmax
     from vo2neuro.ml_zoo.registry import CONFIGS
 
-    if neuron != "if":
-        raise ParameterError("neuron: the TDDPG actor converts with integrate-and-fire neurons only (there is no "
-                             "task data here to fine-tune the VO2 rate activation); valid: if")
+    _choice("neuron", neuron, NEURONS)
+    if neuron == "vo2":
+        from vo2neuro.device.parameter_sets import preset_info
+
+        preset_info(vo2_preset)
     if isinstance(config, str):
         _choice("config", config, CONFIGS)
     step_list = _step_list(steps)
@@ -434,6 +460,11 @@ def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT
               detail=f"{n_states} states x {sum(step_list)} steps in all, {f:.3g} MACs per pass",
               knobs="steps or n_states").check(
         max_passes=max_passes, max_macs=max_macs)
+    cn = None
+    if neuron == "vo2":  # derived (refused if the preset does not oscillate) before the simulation
+        from vo2neuro.snn.presets import circuit_neuron_for_preset
+
+        cn = circuit_neuron_for_preset(vo2_preset)
     gen = torch.Generator().manual_seed(seed + 1)
 
     def items(n: int) -> torch.Tensor:
@@ -447,7 +478,8 @@ def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT
         a_ann = _minmax(body(states))
     top_ann = torch.einsum("bcd,bd->bc", cands, a_ann).topk(cfg.top_k, dim=1).indices
     calib = items(256 * cfg.n_state_items).reshape(256, -1)
-    res = convert(body, calib, steps=max(steps), percentile=percentile, neuron=neuron)
+    res = convert(body, calib, steps=max(steps), percentile=percentile, neuron=neuron, vo2=cn,
+                  devices=vo2_devices)
     topk, exact, corr = {}, {}, {}
     for T in sorted({int(t) for t in steps}):
         a_snn = _minmax(res.snn(states, steps=T))
@@ -459,4 +491,5 @@ def convert_tddpg_actor(*, config: str = "paper", steps: Sequence[int] = DEFAULT
         corr[T] = float(torch.corrcoef(torch.stack([x, y]))[0, 1])
     return ActorConversion(config=config if isinstance(config, str) else "custom", n_states=n_states,
                            top_k=cfg.top_k, n_candidates=cfg.n_candidates, topk_agreement=topk,
-                           exact_agreement=exact, policy_correlation=corr, neuron=neuron)
+                           exact_agreement=exact, policy_correlation=corr, neuron=neuron,
+                           extra={"vo2": _vo2_record(res, cn)} if cn is not None else {})

@@ -223,5 +223,22 @@ def test_convert_actor_option_given_to_a_classifier(bad_input):
     bad_input(["zoo", "convert", "psdnet", "--config", "small"], "config", "only used by tddpg_rec")
 
 
-def test_convert_actor_with_the_vo2_neuron(bad_input):
-    bad_input(["zoo", "convert", "tddpg_rec", "--neuron", "vo2"], "neuron", "valid: if")
+@pytest.mark.parametrize("name", ["dpdnet", "tddpg_rec"])
+def test_convert_unknown_vo2_preset(bad_input, name):
+    bad_input(["zoo", "convert", name, "--neuron", "vo2", "--vo2-preset", "vo3"], "vo2-preset",
+              "unknown parameter set 'vo3'", "valid:", "vo2x")
+
+
+@pytest.mark.parametrize("name", ["dpdnet", "tddpg_rec"])
+def test_convert_vo2_preset_without_the_vo2_neuron(bad_input, name):
+    bad_input(["zoo", "convert", name, "--vo2-preset", "vo2x"], "vo2-preset", "only used with --neuron vo2")
+
+
+@pytest.mark.parametrize("value, fragment", [("0", "in [1, 64]"), ("1.5", "whole number"), ("65", "in [1, 64]"),
+                                             ("3q", "unknown suffix")])
+def test_convert_bad_vo2_devices(bad_input, value, fragment):
+    bad_input(["zoo", "convert", "tddpg_rec", "--neuron", "vo2", "--vo2-devices", value], "vo2-devices", fragment)
+
+
+def test_convert_vo2_devices_without_the_vo2_neuron(bad_input):
+    bad_input(["zoo", "convert", "dpdnet", "--vo2-devices", "3"], "vo2-devices", "only used with --neuron vo2")

@@ -227,15 +227,21 @@ def cmd_convert(args: argparse.Namespace) -> int:
                                  f"initialised, without a dataset); options of the classifiers only [-]")
     elif args.config is not None:
         raise ParameterError(f"config: only used by tddpg_rec (the {args.name} study has its own size) [-]")
+    for key, opt in (("vo2_preset", "vo2-preset"), ("vo2_devices", "vo2-devices")):
+        if getattr(args, key) is not None and args.neuron != "vo2":
+            raise ParameterError(f"{opt}: only used with --neuron vo2 [-]")
     from vo2neuro.explore.conversion_study import convert_classifier, convert_tddpg_actor
 
+    preset = args.vo2_preset or "vo2x"
     if args.name == "tddpg_rec":
         res = convert_tddpg_actor(config=args.config or "paper", steps=args.steps, seed=args.seed,
-                                  neuron=args.neuron, percentile=args.percentile)
+                                  neuron=args.neuron, percentile=args.percentile, vo2_preset=preset,
+                                  vo2_devices=args.vo2_devices)
     else:
         res = convert_classifier(args.name, dataset=args.dataset or "digits", epochs=args.epochs, steps=args.steps,
                                  seed=args.seed, data_dir=args.data_dir, neuron=args.neuron, n_test=args.n_test,
-                                 percentile=args.percentile, cache_dir=args.cache_dir)
+                                 percentile=args.percentile, cache_dir=args.cache_dir, vo2_preset=preset,
+                                 vo2_devices=args.vo2_devices)
     if args.json:
         print(_dumps(res.to_dict()))
     else:
@@ -304,7 +310,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="evaluate the classifiers on the first N test images (default: all)")
     p.add_argument("--config", choices=_CONFIGS, default=None, help="TDDPG actor size (default paper)")
     p.add_argument("--neuron", choices=_NEURONS, default="if",
-                   help="neuron replacing ReLU: integrate-and-fire (default) or the VO2-x device-derived neuron")
+                   help="neuron replacing ReLU: integrate-and-fire (default) or the VO2-x device neuron derived from "
+                        "the circuit, driven through an integrating synapse (same ANN and thresholds, no fine-tune)")
+    p.add_argument("--vo2-preset", type=preset_type("vo2-preset"), default=None,
+                   help="device preset of the VO2 neurons, with --neuron vo2 (default vo2x)")
+    p.add_argument("--vo2-devices", type=int_type("vo2-devices", minimum=1, maximum=64), default=None,
+                   help="VO2 oscillators per converted neuron sharing its synapse, with --neuron vo2 (default: "
+                        "n_ref + 1, 3 for vo2x, which gives the IF neuron's resolution; 1: one oscillator, a 3x "
+                        "coarser code)")
     p.add_argument("--data-dir", type=in_dir("data-dir"), default=None,
                    help="MNIST folder, with --dataset mnist (default $VO2NEURO_DATA, then the cache)")
     p.add_argument("--percentile", type=_percentile, default=99.9,
