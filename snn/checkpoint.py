@@ -34,7 +34,7 @@ from typing import Any, Mapping
 
 from vo2neuro.units import ParameterError
 
-__all__ = ["Checkpoint", "load", "device_record", "FORMAT_VERSION", "SUPPORTED_FORMATS", "stale_temp_files"]
+__all__ = ["Checkpoint", "load", "device_record", "device_from_record", "FORMAT_VERSION", "SUPPORTED_FORMATS", "stale_temp_files"]
 
 #: Format version written by this vo2neuro.
 FORMAT_VERSION = 2
@@ -200,7 +200,7 @@ def load(path, *, map_location: Any = "cpu") -> Checkpoint:
         stored = data["sizes"]
         if not isinstance(stored, (list, tuple)) or tuple(stored) != sizes:
             raise ParameterError(f"{where}: 'sizes' {stored!r} does not match the layer shapes {list(sizes)}")
-        device = _device(data["device"], where)
+        device = device_from_record(data["device"], where)
         circuit = _circuit(data["device"], where)
     else:
         device = circuit = None
@@ -360,7 +360,9 @@ def _conv_architecture(model: dict, config, where: str) -> tuple[int, ...]:
     return (math.prod(shape), *convs, *config.hidden, n_out)
 
 
-def _device(d: Any, where: str):
+def device_from_record(d: Any, where: str):
+    """The :class:`~vo2neuro.device.select.DeviceSelection` of a checkpoint's ``device`` record (None for a
+    hand-set neuron); a malformed record is a one-line ParameterError naming ``where``."""
     from vo2neuro.device.params import params_from_dict
     from vo2neuro.device.select import DeviceSelection
 

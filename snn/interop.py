@@ -739,7 +739,7 @@ def _nir_hw_eval(path, *, dataset, n_images, steps, dt, n_classes, device, d2d_s
         if device is None and rec.get("device") is not None:
             from vo2neuro.snn import checkpoint as _ckpt
 
-            device, circuit = _ckpt._device(rec["device"], f"nir: {path}"), rec.get("circuit")
+            device, circuit = _ckpt.device_from_record(rec["device"], f"nir: {path}"), rec.get("circuit")
     else:
         steps = 25 if steps is None else int(steps)
         dt = NIR_DT if dt is None else float(dt)
