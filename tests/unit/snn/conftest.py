@@ -40,3 +40,29 @@ def mnist_dir() -> Path:
     if os.environ.get("VO2NEURO_REQUIRE_DATA") == "1":
         pytest.fail(msg + " but VO2NEURO_REQUIRE_DATA=1")
     pytest.skip(msg)
+
+
+@pytest.fixture
+def killed_and_resumed(tmp_path):
+    """``run(kw) -> full Trainer``: train ``TrainConfig(**kw)`` uninterrupted, and again "killed" after its first
+    checkpoint and resumed; asserts that the resumed run ends with the same history (but wall times) and bit-identical
+    weights."""
+    from vo2neuro.snn.train import TrainConfig, Trainer
+
+    def run(kw):
+        full = Trainer(TrainConfig(out_dir=str(tmp_path / "full"), **kw))
+        r_full = full.fit()
+        # "kill" after epoch 1: a run configured for more epochs stops once its first checkpoint is written
+        first = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
+        first.train_epoch()
+        first.save_checkpoint()
+        del first
+        resumed = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
+        r_res = resumed.fit(resume=True)
+        assert r_res.history == [{**h, "epoch_s": b["epoch_s"], "epoch_seconds": b["epoch_seconds"]}
+                                 for h, b in zip(r_full.history, r_res.history)]
+        for (k, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
+            assert torch.equal(a, b), k
+        return full
+
+    return run

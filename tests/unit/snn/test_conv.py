@@ -139,21 +139,10 @@ def test_conv_on_digits_learns(tmp_path):
 
 
 @pytest.mark.parametrize("encoding", ["rate", "current"])
-def test_killed_and_resumed_conv_run_equals_uninterrupted_run(tmp_path, encoding):
+def test_killed_and_resumed_conv_run_equals_uninterrupted_run(tmp_path, killed_and_resumed, encoding):
     kw = dict(dataset="digits", arch="4C3-MP2", hidden=(8,), steps=5, epochs=3, batch_size=256, seed=3,
               encoding=encoding, progress=False)
-    full = Trainer(TrainConfig(out_dir=str(tmp_path / "full"), **kw))
-    r_full = full.fit()
-    first = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
-    first.train_epoch()
-    first.save_checkpoint()
-    del first
-    resumed = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
-    r_res = resumed.fit(resume=True)
-    assert r_res.history == [{**h, "epoch_s": b["epoch_s"], "epoch_seconds": b["epoch_seconds"]}
-                             for h, b in zip(r_full.history, r_res.history)]
-    for (k, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
-        assert torch.equal(a, b), k
+    full = killed_and_resumed(kw)
     # determinism: another seed gives other weights (the equality above can fail)
     other = Trainer(TrainConfig(out_dir=str(tmp_path / "other"), **{**kw, "seed": 4, "epochs": 1}))
     assert not torch.equal(other.model.convs[0].weight, full.model.convs[0].weight)

@@ -23,22 +23,9 @@ def test_digits_end_to_end_reaches_88_percent(p, tmp_path):
 
 
 @pytest.mark.parametrize("encoding", ["rate", "current"])
-def test_killed_and_resumed_run_equals_uninterrupted_run(p, tmp_path, encoding):
-    kw = dict(dataset="digits", hidden=(16,), steps=6, epochs=3, batch_size=128, seed=3, neuron=p,
-              encoding=encoding, progress=False)
-    full = Trainer(TrainConfig(out_dir=str(tmp_path / "full"), **kw))
-    r_full = full.fit()
-    # "kill" after epoch 1: a run configured for 3 epochs stops once its first checkpoint is written
-    first = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
-    first.train_epoch()
-    first.save_checkpoint()
-    del first
-    resumed = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
-    r_res = resumed.fit(resume=True)
-    assert r_res.history == [{**h, "epoch_s": b["epoch_s"], "epoch_seconds": b["epoch_seconds"]}
-                             for h, b in zip(r_full.history, r_res.history)]
-    for (k, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
-        assert torch.equal(a, b), k
+def test_killed_and_resumed_run_equals_uninterrupted_run(p, killed_and_resumed, encoding):
+    killed_and_resumed(dict(dataset="digits", hidden=(16,), steps=6, epochs=3, batch_size=128, seed=3, neuron=p,
+                            encoding=encoding, progress=False))
 
 
 def test_resume_refuses_a_checkpoint_of_another_run(p, tmp_path):
