@@ -8,7 +8,7 @@ product per step. Images run in parallel (prange); every neuron has its own spli
 (``circuits._kernels.neuron_seed``): stream 0 for its device-to-device draws, stream ``image + 1`` for noise.
 
 Two kernels of the same step: :func:`run_network`, one neuron at a time (the reference), and
-:func:`run_network_simd`, a block of neurons in lock-step through SIMD stages (the default, about 4x faster;
+:func:`run_network_simd`, a block of neurons in lock-step through SIMD stages (the default, about 8x faster;
 ``benchmarks/bench_hw_eval.py``).
 """
 from __future__ import annotations
@@ -214,7 +214,11 @@ _W_V, _W_T, _W_HD, _W_HR, _W_HTR, _W_HGR, _W_HTPR, _W_HTL = 0, 1, 2, 3, 4, 5, 6,
 _W_IDEN, _W_TCD, _W_ARM = 8, 9, 10     # 1/T_pr (guarded as g_of) [1/K], C2C T_c shift [K], detector armed
 _W_ES, _W_ED, _W_EY = 11, 12, 13       # energies of the neuron: supply, device, synaptic driver [J]
 _W_R0, _W_TCS, _W_DRV, _W_ISYN = 14, 15, 16, 17   # R_0 [Ohm], D2D T_c shift [K], constant drive, pulses [A]
-_NW = 18
+# scratch rows of stage 1's loops, each reused along the stage: _S_A holds -2y then v_inf [V], _S_B Ea/kT then
+# -dt g/C then its exponential, _S_C 1/T [1/K] then 1/R [S], _S_D the window's T_p [K] then the synaptic
+# current [A], _S_RN and _S_RD R = Rn/Rd
+_S_A, _S_B, _S_C, _S_D, _S_RN, _S_RD = 18, 19, 20, 21, 22, 23
+_NW = 24
 _PI = math.pi
 _TANH_ZERO = -19.2  # 1 + tanh(z) is exactly 0 in float64 below (as circuits._kernels)
 # Lower bound of the logistic's argument y of the insulating fraction g = 1/(1 + e^{-2y}): below it g < 1e-130, so
@@ -371,40 +375,70 @@ def _image_simd(b: int, p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.
                 # Divisions cost as much as a polynomial in SIMD code, so quotients share reciprocals (as
                 # circuits._kernels._et_block): 1/T and the window's logistic from one division, and
                 # R = Rn/Rd (g = 1/Rd, Rd = 1 + e^{-2y}) with 1/R and 1/(1/R + G_L) from another.
-                n_ev = 0
-                n_rev = 0
-                for j in range(B):
-                    Tt = min(max(W[blk, _W_T, j], p.T_min), p.T_max)
-                    if n_px > 0:
+                # The stage runs as short loops (1a-1e) that pass their intermediates through the scratch rows
+                # _S_*: written as one loop, a lane's step is a chain of dependent exp, division, exp, division,
+                # exp longer than the CPU's reorder window, so the independent chains of the lanes did not overlap
+                # (latency bound); over short loops they do: 2.2-2.3x faster on the MNIST network, bit for bit the same
+                # arithmetic (benchmarks/bench_hw_eval.py --baseline, docs/benchmarks.md).
+                # 1a: 1/T and the window's offset T_p, then the exponents -2y of the logistic and Ea/kT of R_ins
+                if n_px > 0:
+                    for j in range(B):
+                        Tt = min(max(W[blk, _W_T, j], p.T_min), p.T_max)
                         x = (Tt - W[blk, _W_HTR, j]) * W[blk, _W_IDEN, j]
                         z = max(pi2 - two_pi * x, _TANH_ZERO)
                         dz = 1.0 + _exp(-2.0 * z)
                         rr = 1.0 / (Tt * dz)
                         inv_T = dz * rr
                         prox = (1.0 - _sin(p.gamma * x)) * (Tt * rr)  # (1 - sin)/2 (1 + tanh z)
-                        Tp = W[blk, _W_HTPR, j] * prox if (W[blk, _W_HR, j] > 0.5 and z > _TANH_ZERO) else 0.0
-                    else:
-                        inv_T = 1.0 / Tt
-                        Tp = 0.0
+                        Tp = W[blk, _W_HTPR, j] * prox
+                        W[blk, _S_D, j] = Tp if (W[blk, _W_HR, j] > 0.5 and z > _TANH_ZERO) else 0.0
+                        W[blk, _S_C, j] = inv_T
+                else:
+                    for j in range(B):
+                        W[blk, _S_C, j] = 1.0 / min(max(W[blk, _W_T, j], p.T_min), p.T_max)
+                        W[blk, _S_D, j] = 0.0
+                for j in range(B):
+                    Tt = min(max(W[blk, _W_T, j], p.T_min), p.T_max)
                     T_cj = p.T_c + (W[blk, _W_TCS, j] + W[blk, _W_TCD, j])    # as device_variant
-                    y = max(p.beta * (W[blk, _W_HD, j] * half_w + T_cj - (Tt + Tp)), _Y_MIN)
-                    expo = p.Ea_over_k * inv_T
+                    y = max(p.beta * (W[blk, _W_HD, j] * half_w + T_cj - (Tt + W[blk, _S_D, j])), _Y_MIN)
+                    W[blk, _S_A, j] = -2.0 * y
+                    expo = p.Ea_over_k * W[blk, _S_C, j]
                     if any_pf:
-                        expo -= p.pf_coeff * math.sqrt(abs(W[blk, _W_V, j])) * inv_T
-                    Rd = 1.0 + _exp(-2.0 * y)    # g = 1/2 + tanh(y)/2 = 1/Rd
-                    Rn = W[blk, _W_R0, j] * _exp(expo) + p.R_m * Rd
+                        expo -= p.pf_coeff * math.sqrt(abs(W[blk, _W_V, j])) * W[blk, _S_C, j]
+                    W[blk, _S_B, j] = expo
+                # 1b: R = Rn / Rd with Rd = 1 + e^{-2y} (g = 1/Rd) and Rn = R_ins + R_m Rd
+                for j in range(B):
+                    W[blk, _S_RD, j] = 1.0 + _exp(W[blk, _S_A, j])
+                for j in range(B):
+                    W[blk, _S_RN, j] = W[blk, _W_R0, j] * _exp(W[blk, _S_B, j]) + p.R_m * W[blk, _S_RD, j]
+                # 1c: 1/R and 1/(1/R + G_L) from one division, the node's target voltage
+                for j in range(B):
+                    Rn = W[blk, _S_RN, j]
+                    Rd = W[blk, _S_RD, j]
                     H = g_load * Rn + Rd
                     rr = 1.0 / (Rn * H)
                     inv_R = Rd * H * rr
                     inv_G = Rn * Rn * rr
                     i_syn = min(W[blk, _W_DRV, j] + W[blk, _W_ISYN, j], i_syn_max)
                     g = inv_R + g_load
-                    v_inf = (i_supply + i_syn) * inv_G
-                    v_new = max(v_inf + (W[blk, _W_V, j] - v_inf) * _exp(-dtc * g), 0.0)  # clamp diode to ground
+                    W[blk, _S_A, j] = (i_supply + i_syn) * inv_G
+                    W[blk, _S_B, j] = -dtc * g
+                    W[blk, _S_C, j] = inv_R
+                    W[blk, _S_D, j] = i_syn
+                # 1d: the node's decay factor over the step
+                for j in range(B):
+                    W[blk, _S_B, j] = _exp(W[blk, _S_B, j])
+                # 1e: node step, energies, thermal node, memory dead band, detector
+                n_ev = 0
+                n_rev = 0
+                for j in range(B):
+                    v_inf = W[blk, _S_A, j]
+                    inv_R = W[blk, _S_C, j]
+                    v_new = max(v_inf + (W[blk, _W_V, j] - v_inf) * W[blk, _S_B, j], 0.0)  # clamp diode
                     P = v_new * v_new * inv_R
                     W[blk, _W_ED, j] += P * dt
                     W[blk, _W_ES, j] += v_supply * (v_supply - v_new) * g_load * dt
-                    W[blk, _W_EY, j] += abs(i_syn) * v_supply * dt
+                    W[blk, _W_EY, j] += abs(W[blk, _S_D, j]) * v_supply * dt
                     T_inf = ambient + P * inv_Se
                     Tn = T_inf + (W[blk, _W_T, j] - T_inf) * a_th + nz[j]
                     W[blk, _W_T, j] = Tn
@@ -419,6 +453,8 @@ def _image_simd(b: int, p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.
                     W[blk, _W_HTL, j] = Tq if moved else W[blk, _W_HTL, j]
                     # spike detector: the device switches metallic (R falls through r_switch), re-armed on return
                     # (R < r_switch as Rn < r_switch Rd: no division)
+                    Rn = W[blk, _S_RN, j]
+                    Rd = W[blk, _S_RD, j]
                     up = W[blk, _W_ARM, j] > 0.5
                     f = 1.0 if (up and Rn < r_switch * Rd) else (-1.0 if ((not up) and Rn > 2.0 * r_switch * Rd)
                                                                   else 0.0)
@@ -520,7 +556,8 @@ def run_network_simd(p: DeviceKernelParams, sizes: np.ndarray, weights_t: np.nda
 
     Per step, every layer is advanced in blocks of ``NET_BLOCK`` neurons: the arithmetic (resistance with the
     proximity window, node step, energies, thermal node, dead-band test of the memory) runs in branch-free loops
-    over a block with exp/sin written for SIMD (:func:`_exp`, :func:`_sin`; tanh through exp); the rare events
+    over a block with exp/sin written for SIMD (:func:`_exp`, :func:`_sin`; tanh through exp), split into short
+    loops with one exp or division each, so that the out-of-order core overlaps the lanes' chains; the rare events
     (spikes, re-arming, reversal points) run in scalar loops only when the stage flagged one. Differences from
     :func:`run_network`: rounding (a few ulp per exp/sin/tanh, per-neuron energy sums, reciprocals shared), which
     can move a switching event by a circuit step. Measured on the 784-800-40 MNIST network of

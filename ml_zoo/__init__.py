@@ -6,7 +6,9 @@ Public API::
     list_models(), get_spec(name) -> ModelSpec                               # metadata (citation, inputs, numbers)
     count_ops(model, inputs) -> OpsReport                                    # MACs by type and layer, params
     fan_out_table(model, inputs), synops(model_or_layers, spikes)            # synaptic operations (ml_zoo.synaptic)
-    energy.energy_table(names, ...) -> EnergyTable                           # CMOS / neuromorphic / VO2-x energy
+    energy.energy_table(names, ..., measured=[...]) -> EnergyTable           # CMOS / neuromorphic / VO2-x energy
+    measured.load_measured(path), layer_rates(snn, x, T)                      # measured spikes for the ledger
+    circuit_level.to_circuit(snn, cn, device, x)                             # converted nets on VO2 circuits
 
 Importing this package does not import torch; the counter, the models and the energy ledger import it on first use.
 Conventions (MAC = FlopCounterMode FLOPs / 2, LSTM formula, normalisation ops) are in :mod:`vo2neuro.ml_zoo.ops`;
@@ -31,14 +33,15 @@ from vo2neuro.ml_zoo.registry import (
 _LAZY = {
     "count_ops": "ops", "OpsReport": "ops", "LayerOps": "ops", "FanOut": "synaptic", "fan_out_table": "synaptic",
     "synops": "synaptic", "SynopsReport": "synaptic", "uniform_spikes": "synaptic", "MAC_CATEGORIES": "ops", "CATEGORIES": "ops",
-    "energy_table": "energy", "EnergyTable": "energy",
+    "energy_table": "energy", "EnergyTable": "energy", "load_measured": "measured", "layer_rates": "measured",
+    "MeasuredRun": "measured",
 }
 
 __all__ = [
     "CONFIGS", "InputSpec", "ModelSpec", "ReportedNumber", "config_of", "create", "get_spec", "list_models",
-    *_LAZY, "energy", "ops",
+    *_LAZY, "energy", "measured", "ops",
 ]
-_MODULES = ("energy", "ops")
+_MODULES = ("energy", "measured", "ops")
 
 
 def __getattr__(name: str) -> Any:

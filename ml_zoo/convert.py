@@ -55,6 +55,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+import numpy as np
 import torch
 import torch.fx as fx
 import torch.nn.functional as F
@@ -287,7 +288,10 @@ class VO2DeviceNeuron(nn.Module):
     quantum ``q`` is ``1/r_on`` (3 for vo2x) times the IF neuron's; ``k = round(1/r_on)`` devices
     (:func:`default_devices`) give the IF neuron's quantum, at ``k`` times the devices and the same spikes per
     unit of activation. The devices are simulated with the update of ``vo2_step`` (float32, no surrogate graph:
-    the converted network runs without gradients; ``i_on < i_max`` so the latch never engages).
+    the converted network runs without gradients; ``i_on < i_max`` so the latch never engages). On the CPU in
+    float32 the step is one compiled loop (:func:`_device_step`, Numba; chunks of neurons on torch's number of
+    threads) with bitwise the values of the torch operations (:meth:`_forward_torch`, used elsewhere); the state
+    tensors take the memory layout of the input (channels-last in a converted CNN).
 
     Parameters
     ----------
@@ -324,12 +328,54 @@ class VO2DeviceNeuron(nn.Module):
         self.ref = None
         self.spikes = 0.0
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p, k = self.p, self.devices
+    def _start(self, x: torch.Tensor) -> None:
+        """Fresh state for input ``x`` unless the state already has its shape; the state tensors are laid out in
+        memory like ``x`` (e.g. channels-last), each device's ``v``/``ref`` slice with the strides of ``x``."""
         if self.u is None or self.u.shape != x.shape:
-            self.u = torch.full_like(x, -0.5 * self.q)
-            self.v = torch.full((k, *x.shape), p.v_bias, dtype=x.dtype, device=x.device)
-            self.ref = torch.zeros((k, *x.shape), dtype=x.dtype, device=x.device)
+            k, p = self.devices, self.p
+            order = _memory_order(x)
+            inv = sorted(range(x.dim()), key=order.__getitem__)
+            shape = [x.shape[d] for d in order]
+            kw = dict(dtype=x.dtype, device=x.device)
+            self.u = torch.full(shape, -0.5 * self.q, **kw).permute(inv)
+            self.v = torch.full((k, *shape), p.v_bias, **kw).permute(0, *[1 + d for d in inv])
+            self.ref = torch.zeros((k, *shape), **kw).permute(0, *[1 + d for d in inv])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._start(x)
+        if x.dtype == torch.float32 and x.device.type == "cpu" and not x.requires_grad:
+            kernel = _device_step_kernel()
+            if kernel is not None:
+                y = self._forward_compiled(kernel, x)
+                if y is not None:
+                    return y
+        return self._forward_torch(x)
+
+    def _forward_compiled(self, kernel, x: torch.Tensor) -> torch.Tensor | None:
+        """The step of :meth:`_forward_torch` in one compiled loop over the neurons (float32 CPU, same values), or
+        None if the input and the state are not dense in the same memory order."""
+        p, f32 = self.p, np.float32
+        order = _memory_order(x)
+        y = torch.empty_like(x)
+        flat = [_flat(t, order, lead) for t, lead in ((x, 0), (self.u, 0), (self.v, 1), (self.ref, 1), (y, 0))]
+        if any(f is None for f in flat):
+            return None
+        args = (*(f.numpy() for f in flat), f32(self.q), f32(self._a), f32(self._drive_on), f32(self._drive_off),
+                f32(p.v_th), f32(p.v_h), f32(p.n_ref))
+        size = flat[0].numel()
+        parts = min(torch.get_num_threads(), size // _MIN_CHUNK)
+        if parts <= 1:
+            n = kernel(*args, 0, size)
+        else:  # the kernel releases the GIL: chunks of neurons on torch's number of threads
+            edges = [size * i // parts for i in range(parts + 1)]
+            n = sum(_pool(parts).map(lambda i: kernel(*args, edges[i], edges[i + 1]), range(parts)))
+        self.spikes += float(n)
+        return y
+
+    def _forward_torch(self, x: torch.Tensor) -> torch.Tensor:
+        """The step in torch operations (any dtype and device; the reference of the compiled kernel)."""
+        p, k = self.p, self.devices
+        self._start(x)
         self.u = self.u + x
         insulating = self.ref <= 0
         if k == 1:
@@ -350,6 +396,108 @@ class VO2DeviceNeuron(nn.Module):
         return y
 
 
+def _memory_order(x: torch.Tensor) -> list[int]:
+    """The dimensions of ``x`` from the outermost to the innermost in memory (logical order if not dense)."""
+    order = sorted(range(x.dim()), key=lambda d: (-x.stride(d), d))
+    return order if x.permute(order).is_contiguous() else list(range(x.dim()))
+
+
+def _flat(t: torch.Tensor, order: list[int], lead: int) -> torch.Tensor | None:
+    """``t`` as ``[*t.shape[:lead], M]`` in memory order (a view), its trailing dimensions read in ``order``;
+    None unless that view exists (dense, in that order, float32)."""
+    v = t.permute(*range(lead), *[lead + d for d in order])
+    if not v.is_contiguous() or v.dtype != torch.float32:
+        return None
+    return v.reshape(*t.shape[:lead], -1)
+
+
+_KERNEL: list = []
+#: Neurons below which one thread runs the whole compiled step.
+_MIN_CHUNK = 1 << 15
+_POOLS: dict = {}
+
+
+def _pool(workers: int):
+    """A thread pool of ``workers`` threads, made once per size (the compiled step runs without the GIL)."""
+    if workers not in _POOLS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="vo2neuro-convert")
+    return _POOLS[workers]
+
+
+def _device_step_kernel():
+    """The compiled step of :class:`VO2DeviceNeuron` (Numba, built and cached at first use), or None if Numba
+    cannot build it (then the torch path runs; same values). ``VO2NEURO_NUMBA_CONVERT=0`` disables it."""
+    if not _KERNEL:
+        import os
+
+        kernel = None
+        if os.environ.get("VO2NEURO_NUMBA_CONVERT", "1") != "0":
+            try:
+                kernel = _build_device_step()
+                one, f = np.zeros(1, np.float32), np.float32(1.0)   # compile (or load from the cache) now
+                kernel(one, one.copy(), np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32), one.copy(),
+                       f, f, f, f, f, f, f, 0, 1)
+            except Exception as exc:  # noqa: BLE001 - any build failure falls back to the torch path
+                import sys
+
+                print(f"vo2neuro: compiled VO2 conversion step unavailable ({type(exc).__name__}: {exc}); "
+                      "using torch", file=sys.stderr)
+        _KERNEL.append(kernel)
+    return _KERNEL[0]
+
+
+def _build_device_step():
+    """:func:`_device_step` compiled by Numba (cached on disk next to this module)."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(_device_step)
+
+
+def _device_step(x, u, v, ref, y, q, a, d_on, d_off, v_th, v_h, n_ref, lo, hi):
+    r"""One :class:`VO2DeviceNeuron` step of neurons ``lo:hi`` (of ``k`` devices each), in place (compiled by Numba).
+
+    ``x, u, y`` are float32 ``[N]``, ``v, ref`` float32 ``[k, N]`` (the module's state, flat in memory order); the
+    constants are float32 scalars. Every operation is the float32 operation of
+    :meth:`VO2DeviceNeuron._forward_torch` in the same order (``c = drive + a v`` as a separate multiply and add,
+    comparisons in float32), so outputs and states are bitwise those of the torch step. The devices are visited one
+    after the other, each in a branch-free loop over the neurons (vectorised by LLVM), with the rank of a device
+    among the insulating ones as a running count instead of a ``cumsum`` over ``[k, N]``; ``y`` holds the spike
+    count until the last loop. Returns the number of spikes (all devices of neurons ``lo:hi``).
+    """
+    k = v.shape[0]
+    zero, one = np.float32(0.0), np.float32(1.0)
+    rank = np.zeros(hi - lo, dtype=np.float32)          # insulating devices before device j
+    for m in range(lo, hi):
+        u[m] = u[m] + x[m]
+        y[m] = zero
+    for j in range(k):
+        vj = v[j]
+        rj = ref[j]
+        for m in range(lo, hi):
+            r = rj[m]
+            vm = vj[m]
+            insulating = r <= zero
+            c = (d_on if u[m] >= rank[m - lo] * q else d_off) + a * vm
+            c = c if insulating else vm                 # metallic: v held
+            fired = c >= v_th
+            vj[m] = v_h if fired else c                 # reset to v_h, refractory for n_ref steps
+            r = r - one
+            r = r if r > zero else zero
+            rj[m] = n_ref if fired else r
+            rank[m - lo] += one if insulating else zero
+            y[m] += one if fired else zero
+    total = 0.0
+    for m in range(lo, hi):
+        n = y[m]
+        total += n
+        ym = n * q
+        y[m] = ym
+        u[m] = u[m] - ym
+    return int(total)
+
+
 #: Neuron models a ReLU can be replaced with (name -> factory(threshold)).
 NEURONS: dict[str, Callable[[float], nn.Module]] = {"if": IFNeuron}
 
@@ -358,15 +506,40 @@ class SpikingNetwork(nn.Module):
     """A converted network run for ``steps`` time steps on a constant input; returns the mean output.
 
     ``forward(x)`` resets every neuron first; after the call ``spike_counts()`` gives spikes per layer per sample.
+    The part of the graph that depends on the input alone (the first convolution up to the first neuron layer) is
+    computed once per call instead of once per step (:meth:`stepper`); the values are the same.
     """
 
-    def __init__(self, graph: fx.GraphModule, steps: int) -> None:
+    def __init__(self, graph: fx.GraphModule, steps: int, *, channels_last: bool = True) -> None:
         super().__init__()
         self.graph_module = graph
         self.steps = int(steps)
+        self.channels_last = bool(channels_last)
 
     def neurons(self) -> list[tuple[str, nn.Module]]:
         return [(n, m) for n, m in self.graph_module.named_modules() if hasattr(m, "reset") and n]
+
+    def stepper(self, x: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """A function that advances the network by one step on the constant input ``x`` and returns its output,
+        ``graph_module(x)``: the nodes that depend on no neuron are evaluated here, once. With ``channels_last``
+        (the default) 4-d inputs on the CPU run through copies of the 2-d convolutions with channels-last weights
+        (same values; oneDNN's faster layout for depthwise convolutions), so every activation is channels-last;
+        results then agree with the plain graph to float32 rounding. While a forward hook watches the graph or one
+        of its modules, the graph itself runs every step."""
+        gm = self.graph_module
+        if _has_hooks(gm):  # hooks see the graph's own modules, called once per step: run the graph as it is
+            return lambda: gm(x)
+        cl = self.channels_last and x.dim() == 4 and x.device.type == "cpu"
+        key = (id(gm), gm.code, cl, tuple((t.data_ptr(), t._version) for t in gm.parameters()))
+        cached = getattr(self, "_split_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, _split_constant(gm, channels_last=cl))
+            self._split_cache = cached
+        if cached[1] is None:
+            return lambda: gm(x)
+        head, body = cached[1]
+        consts = head(x.contiguous(memory_format=torch.channels_last) if cl else x)
+        return lambda: body(*consts)
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor, steps: int | None = None) -> torch.Tensor:
@@ -375,9 +548,10 @@ class SpikingNetwork(nn.Module):
             raise ParameterError(f"steps must be >= 1 [1], got {T}")
         for _, m in self.neurons():
             m.reset()
+        step = self.stepper(x)
         acc = None
         for _ in range(T):
-            y = self.graph_module(x)
+            y = step()
             acc = y if acc is None else acc + y
         self._batch = x.shape[0]
         return acc / T
@@ -386,6 +560,66 @@ class SpikingNetwork(nn.Module):
         """Mean spikes per sample of each neuron layer in the last call."""
         b = max(getattr(self, "_batch", 1), 1)
         return {n: m.spikes / b for n, m in self.neurons()}
+
+
+def _has_hooks(gm: nn.Module) -> bool:
+    """Whether a forward (pre-)hook watches ``gm`` or one of its modules (e.g. an event counter)."""
+    from torch.nn.modules import module as _m
+
+    return bool(_m._global_forward_hooks or _m._global_forward_pre_hooks) or any(
+        m._forward_hooks or m._forward_pre_hooks for m in gm.modules())
+
+
+def _split_constant(gm: fx.GraphModule, *, channels_last: bool = False
+                    ) -> tuple[fx.GraphModule, fx.GraphModule] | None:
+    """``(head, body)`` with ``body(*head(x)) == gm(x)``: ``head`` holds the nodes that depend on the input only
+    (no neuron module, i.e. no module with ``reset``, upstream), ``body`` the rest, with the head's values that it
+    uses as inputs; both share ``gm``'s modules, except that with ``channels_last`` its 2-d convolutions are
+    replaced by copies with channels-last weights. None if ``gm`` has not exactly one input or nothing can be
+    hoisted and no layout changes."""
+    neurons = {n for n, m in gm.named_modules() if n and hasattr(m, "reset")}
+    nodes = list(gm.graph.nodes)
+    if sum(n.op == "placeholder" for n in nodes) != 1:
+        return None
+    root: dict[str, object] = {}
+    for n in nodes:
+        if n.op == "call_module":
+            m = gm.get_submodule(n.target)
+            if channels_last and isinstance(m, nn.Conv2d):
+                m = copy.deepcopy(m).to(memory_format=torch.channels_last)
+            root[n.target] = m
+        elif n.op == "get_attr":
+            root[n.target] = _get_attr(gm, n.target)
+    const: set[fx.Node] = set()
+    for n in nodes:
+        if n.op in ("placeholder", "get_attr") or (
+                n.op in ("call_module", "call_function", "call_method")
+                and not (n.op == "call_module" and n.target in neurons)
+                and all(a in const for a in n.all_input_nodes)):
+            const.add(n)
+    frontier = [n for n in nodes if n in const and n.op != "get_attr"
+                and any(u not in const for u in n.users)]
+    if all(n.op == "placeholder" for n in frontier) and not channels_last:
+        return None
+    head, env = fx.Graph(), {}
+    for n in nodes:
+        if n in const:
+            env[n] = head.node_copy(n, lambda a: env[a])
+    head.output(tuple(env[n] for n in frontier))
+    body, env = fx.Graph(), {}
+    for n in frontier:
+        env[n] = body.placeholder(f"{n.name}_const")
+    for n in nodes:
+        if n not in const or (n.op == "get_attr" and n not in env):
+            env[n] = body.node_copy(n, lambda a: env[a])
+    return fx.GraphModule(root, head), fx.GraphModule(root, body)
+
+
+def _get_attr(root: nn.Module, target: str):
+    obj = root
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 @dataclass(frozen=True)
@@ -594,9 +828,10 @@ def predictions_vs_steps(snn: SpikingNetwork, x: torch.Tensor, steps: Iterable[i
         xb = x[i:i + batch_size]
         for _, m in snn.neurons():
             m.reset()
+        step = snn.stepper(xb)
         acc = None
         for t in range(1, steps[-1] + 1):
-            out = snn.graph_module(xb)
+            out = step()
             acc = out if acc is None else acc + out
             if t in preds:
                 preds[t].append(acc.argmax(1))

@@ -10,10 +10,14 @@ Recipe (``ml_zoo_papers.md`` §13-14; Spikformer, Yao et al. TPAMI 2023, Spiking
 * ``MACs_rest``: every MAC not done by a synaptic module (``nn.Linear``/``nn.Conv*``): attention and other
   activation x activation matmuls, RNN cells, sparse graph propagation and functional linears. These cannot be driven
   by spikes after conversion, so they are charged as CMOS MACs on every spiking target (the conservative choice).
-* Spikes per inference: measured counts when given (``measured_spikes``, the interface of :func:`vo2neuro.ml_zoo.synaptic.synops`),
-  otherwise the **assumed** ``firing_rate`` [spikes / neuron / time step] x ``timesteps`` for every presynaptic neuron of
-  the layers >= 2 (defaults 0.1 and 8: 0.8 spikes per neuron per inference, inside the 0.15-1.38 spikes/synapse window
-  where Dampfhoffer et al. (IEEE TETCI 2023) find SNNs competitive).
+* Spikes per inference: **measured** where a hardware-level run of the model exists (``measured=[MeasuredRun, ...]``,
+  :mod:`vo2neuro.ml_zoo.measured`: the events per presynaptic neuron per step of each layer it ran x the run's T, the
+  layers matched by name), or measured counts given directly (``measured_spikes``, the interface of
+  :func:`vo2neuro.ml_zoo.synaptic.synops`); otherwise the **assumed** ``firing_rate`` [spikes / neuron / time step] x
+  ``timesteps`` for every presynaptic neuron of the layers >= 2 (defaults 0.1 and 8: 0.8 spikes per neuron per
+  inference, inside the 0.15-1.38 spikes/synapse window where Dampfhoffer et al. (IEEE TETCI 2023) find SNNs
+  competitive). Every workload and row says which (``spike_source``: ``measured``, ``mixed`` or ``assumed``, and the
+  run's configuration in ``rate_source``).
 
 Energy against device size: :func:`vo2_targets_from_sizes` takes the VO2-x energy per spike from the simulated device
 of each channel length (:func:`vo2neuro.circuits.scaling.scale_study`, geometry :data:`SIZE_GEOMETRY_RULE`, in a named
@@ -51,6 +55,7 @@ __all__ = [
     "EnergyRow",
     "EnergyTable",
     "energy_table",
+    "measured_by_model",
     "plot_energy_table",
     "DEFAULT_FIRING_RATE",
     "DEFAULT_TIMESTEPS",
@@ -164,7 +169,14 @@ class Workload:
     spikes : float
         Presynaptic spikes of those layers per inference.
     rate_source : str
-        ``"measured"`` or ``"assumed: <rate> spikes/step x <T> steps"``.
+        Where the spike counts come from: ``"assumed: <rate> spikes/step x <T> steps"``, ``"measured"`` (counts given
+        directly) or ``"measured: <run configuration> (<k> of <n> layers ...)"`` (a hardware-level run).
+    spike_source : {"assumed", "measured", "mixed"}
+        ``mixed``: some layers measured in a run, the rest assumed.
+    graded_events : float
+        Of the measured layer inputs, the routed graded values (after a pooling, a residual addition or a neuron-free
+        linear layer, the run's ``layer_inputs``) per inference: synaptic operations (in ``synops``) that no neuron
+        fired, so not in ``spikes`` [-].
     """
 
     name: str
@@ -176,6 +188,8 @@ class Workload:
     synops: float
     spikes: float
     rate_source: str
+    spike_source: str = "assumed"
+    graded_events: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,6 +218,7 @@ def workload(
     firing_rate: float = DEFAULT_FIRING_RATE,
     timesteps: int = DEFAULT_TIMESTEPS,
     measured_spikes: Mapping[str, Any] | None = None,
+    measured: Any = None,
 ) -> Workload:
     """Counts of zoo entry ``name`` needed by the energy targets.
 
@@ -212,34 +227,85 @@ def workload(
     name, config : str
         Registry entry and ``"paper"``/``"small"``.
     firing_rate : float
-        Assumed spikes per neuron per time step [1], used when ``measured_spikes`` is None.
+        Assumed spikes per neuron per time step [1], used for the layers without measured spikes.
     timesteps : int
         Assumed time steps per inference.
     measured_spikes : mapping layer name -> float or tensor, optional
         Presynaptic spikes per inference per synaptic layer, as accepted by :func:`vo2neuro.ml_zoo.synaptic.synops`
         (from ``vo2neuro.snn`` once a converted network has run).
+    measured : MeasuredRun, optional
+        A hardware-level run of this model (:func:`vo2neuro.ml_zoo.measured.load_measured`). Each synaptic layer
+        (after the first) whose name is in the run's ``layer_rates`` gets ``rate x run.steps`` presynaptic spikes
+        per neuron x its ``n_presynaptic`` in ``config``; so a rate measured on another configuration (DPDNet's
+        MNIST one) charges the same-named layer of this one, per presynaptic neuron (the flag names both). The
+        other layers keep the assumed ``firing_rate x timesteps``. Names of the run that are not layers of
+        ``config`` are ignored; a run that matches none is refused.
+
+    Examples
+    --------
+    >>> w = workload("tddpg_rec", firing_rate=0.1, timesteps=8)
+    >>> w.spike_source, w.rate_source
+    ('assumed', 'assumed: 0.1 spikes/step x 8 steps')
     """
     from vo2neuro.ml_zoo import synaptic
 
     firing_rate = check_firing_rate(firing_rate)
     timesteps = check_timesteps(timesteps)
     _check_entry(name, config)
+    if measured_spikes is not None and measured is not None:
+        raise ParameterError(f"measured: give measured_spikes or a measured run for {name}, not both [-]")
     report, table = entry_counts(name, config)
     covered = {n for n in table}
     synaptic_macs = sum(r.count for r in report.rows if r.name in covered and r.category in ("conv", "linear"))
     first = next((fo.name for fo in table.values() if fo.order == 0), None)
     first_macs = sum(r.count for r in report.rows if r.name == first and r.category in ("conv", "linear"))
-    if measured_spikes is None:
+    kind = "assumed"
+    graded: set[str] = set()
+    if measured is not None:
+        spikes, source, kind = _measured_spikes(name, config, table, measured, firing_rate, timesteps)
+        graded = {n for n in spikes if measured.inputs.get(n) == "graded"}
+    elif measured_spikes is None:
         spikes = synaptic.uniform_spikes(table, firing_rate * timesteps, skip_first=True)
         source = f"assumed: {firing_rate:g} spikes/step x {timesteps} steps"
     else:
         spikes = dict(measured_spikes)
-        source = "measured"
+        source, kind = "measured", "measured"
     syn = synaptic.synops(table, spikes)
+    # graded values are routed (synaptic operations) but are not spikes of a neuron (no device fires for them)
+    graded_events = float(sum(spikes[n] for n in graded))
     return Workload(
         name=name, config=config, params=report.params, macs=report.macs, first_layer_macs=first_macs,
-        rest_macs=report.macs - synaptic_macs, synops=syn.synops, spikes=syn.spikes, rate_source=source,
+        rest_macs=report.macs - synaptic_macs, synops=syn.synops, spikes=syn.spikes - graded_events,
+        rate_source=source, spike_source=kind, graded_events=graded_events,
     )
+
+
+def _measured_spikes(name: str, config: str, table: Mapping[str, Any], run: Any, firing_rate: float,
+                     timesteps: int) -> tuple[dict[str, float], str, str]:
+    """(spikes per layer, rate_source, spike_source) of ``name`` in ``config`` from the measured run ``run``."""
+    from vo2neuro.ml_zoo.measured import MeasuredRun
+
+    if not isinstance(run, MeasuredRun):
+        raise ParameterError(f"measured: expected a MeasuredRun (vo2neuro.ml_zoo.measured.load_measured), got "
+                             f"{type(run).__name__} [-]")
+    if run.model != name:
+        raise ParameterError(f"measured: {run.source} is a run of {run.model}, not {name} [-]")
+    charged = [fo for fo in table.values() if fo.order != 0]
+    rates = run.rates
+    matched = {fo.name: rates[fo.name] for fo in charged if fo.name in rates}
+    if not matched:
+        raise ParameterError(f"measured: {run.source}: none of its layer_rates names ({', '.join(list(rates)[:3])}"
+                             f"{', ...' if len(rates) > 3 else ''}) is a synaptic layer after the first of {name} "
+                             f"({config}) [-]")
+    spikes = {fo.name: (matched[fo.name] * run.steps if fo.name in matched else firing_rate * timesteps)
+              * fo.n_presynaptic for fo in charged}
+    k, n = len(matched), len(charged)
+    kinds = [run.inputs.get(m) for m in matched]
+    fed = (f", {kinds.count('spikes')} fed by spikes and {kinds.count('graded')} by graded values"
+           if kinds and all(x in ("spikes", "graded") for x in kinds) else "")
+    rest = "" if k == n else f"; the rest assumed {firing_rate:g} x {timesteps}"
+    source = f"measured: {run.describe(applied_to=config)} ({k} of {n} layers{fed}{rest})"
+    return spikes, source, ("measured" if k == n else "mixed")
 
 
 def _check_entry(name: str, config: str) -> None:
@@ -447,6 +513,8 @@ class EnergyRow:
     synops: float
     spikes: float
     rate_source: str
+    spike_source: str = "assumed"
+    graded_events: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -478,13 +546,14 @@ class EnergyTable:
     def to_markdown(self) -> str:
         models, targets, e = self.pivot()
         wl = {w.name: w for w in self.workloads}
-        head = ["model", "MACs", "synops", *[f"{t} [J]" for t in targets]]
+        head = ["model", "MACs", "synops", "spikes", *[f"{t} [J]" for t in targets]]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for m in models:
             w = wl.get(m)
-            cells = [m, f"{w.macs:.4g}" if w else "", f"{w.synops:.4g}" if w else ""]
+            cells = [m, f"{w.macs:.4g}" if w else "", f"{w.synops:.4g}" if w else "", w.spike_source if w else ""]
             cells += [f"{e[(m, t)]:.3e}" for t in targets]
             lines.append("| " + " | ".join(cells) + " |")
+        lines += _spike_lines(self.workloads)
         lines += ["", "Constants:", ""]
         lines += [f"* `{c.name}` = {c.value_j:.4g} J: {c.source}" + (f" ({c.note})" if c.note else "")
                   for c in self.constants]
@@ -495,15 +564,23 @@ class EnergyTable:
     def to_csv(self) -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["model", "config", "target", "energy_j", "macs", "synops", "spikes", "rate_source"])
+        writer.writerow(["model", "config", "target", "energy_j", "macs", "synops", "spikes", "rate_source",
+                         "spike_source"])
         for r in self.rows:
             writer.writerow([r.model, r.config, r.target, f"{r.energy_j:.6e}", r.macs, f"{r.synops:.6g}",
-                             f"{r.spikes:.6g}", r.rate_source])
+                             f"{r.spikes:.6g}", r.rate_source, r.spike_source])
         for c in self.constants:
-            writer.writerow([f"# constant {c.name}", "", "", f"{c.value_j:.6e}", "", "", "", c.source])
+            writer.writerow([f"# constant {c.name}", "", "", f"{c.value_j:.6e}", "", "", "", c.source, ""])
         for a in self.assumptions:
-            writer.writerow([f"# assumption: {a}", "", "", "", "", "", "", ""])
+            writer.writerow([f"# assumption: {a}", "", "", "", "", "", "", "", ""])
         return buf.getvalue()
+
+
+def _spike_lines(workloads: Sequence[Workload]) -> list[str]:
+    """Markdown lines naming where each workload's spike counts come from, when any is measured (else none)."""
+    if all(w.spike_source == "assumed" for w in workloads):
+        return []
+    return ["", "Spike counts:", ""] + [f"* {w.name}: {w.rate_source}" for w in workloads]
 
 
 _ASSUMPTIONS = (
@@ -524,6 +601,7 @@ def energy_table(
     firing_rate: float = DEFAULT_FIRING_RATE,
     timesteps: int = DEFAULT_TIMESTEPS,
     measured_spikes: Mapping[str, Mapping[str, Any]] | None = None,
+    measured: Sequence[Any] | None = None,
 ) -> EnergyTable:
     """Energy per inference of zoo workloads on several hardware targets.
 
@@ -540,6 +618,10 @@ def energy_table(
         Assumed spikes per neuron per step and steps per inference, for models without measured spikes.
     measured_spikes : mapping model name -> (layer name -> spikes), optional
         Measured presynaptic spike counts per inference (see :func:`vo2neuro.ml_zoo.synaptic.synops`).
+    measured : sequence of MeasuredRun, optional
+        Hardware-level runs (:func:`vo2neuro.ml_zoo.measured.load_measured`), at most one per model, each of a
+        model in ``names`` (a run of another model is refused, not ignored: it was given to be used). The layers
+        a run measured are charged its rates (:func:`workload`), the rows flagged ``measured`` or ``mixed``.
 
     Returns
     -------
@@ -564,19 +646,58 @@ def energy_table(
     unknown = sorted(set(measured_spikes) - set(names))
     if unknown:
         raise ParameterError(f"measured_spikes: models {unknown} are not in names {names} [-]")
+    runs = measured_by_model(measured, names, measured_spikes=measured_spikes)
     rows, workloads = [], []
     for n in names:
-        w = workload(n, config, firing_rate=firing_rate, timesteps=timesteps, measured_spikes=measured_spikes.get(n))
+        w = workload(n, config, firing_rate=firing_rate, timesteps=timesteps, measured_spikes=measured_spikes.get(n),
+                     measured=runs.get(n))
         workloads.append(w)
         for t in targets:
             rows.append(EnergyRow(model=n, config=config, target=t.name, energy_j=t.energy(w), macs=w.macs,
-                                  synops=w.synops, spikes=w.spikes, rate_source=w.rate_source))
+                                  synops=w.synops, spikes=w.spikes, rate_source=w.rate_source,
+                                  spike_source=w.spike_source))
     constants = tuple({c.name: c for t in targets for c in t.constants()}.values())
     assumptions = list(_ASSUMPTIONS)
-    if any(w.rate_source != "measured" for w in workloads):
+    if any(w.spike_source != "measured" for w in workloads):
         assumptions.append(f"assumed firing rate {firing_rate:g} spikes/neuron/step x {timesteps} steps = "
                            f"{firing_rate * timesteps:g} spikes per presynaptic neuron per inference")
+    if runs:
+        assumptions.append("measured spikes: events per presynaptic neuron per step of each layer a hardware-level "
+                           "run simulated (a nonzero layer input per step: a spike, or a routed graded value after "
+                           "a pooling, residual addition or neuron-free linear layer) x the run's T, matched to "
+                           "this configuration's layers by name (vo2neuro.ml_zoo.measured); graded values count "
+                           "as synaptic operations, not as neuron spikes (the record's layer_inputs)")
     return EnergyTable(rows=tuple(rows), constants=constants, assumptions=tuple(assumptions), workloads=tuple(workloads))
+
+
+def measured_by_model(measured: Sequence[Any] | None, names: Sequence[str], *, config: str | None = None,
+                      measured_spikes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """{model: MeasuredRun} of the runs ``measured``, checked as :func:`energy_table` uses them: one run per model,
+    each of a model in ``names``, none of a model that also has ``measured_spikes``; with ``config``, each run must
+    also name at least one synaptic layer (after the first) of its model in that configuration. Call it to refuse
+    bad runs before any other work; raises a one-line :class:`ParameterError` naming the run's file."""
+    from vo2neuro.ml_zoo.measured import MeasuredRun
+
+    measured_spikes = measured_spikes or {}
+    runs: dict[str, Any] = {}
+    for run in measured or ():
+        if not isinstance(run, MeasuredRun):
+            raise ParameterError(f"measured: expected MeasuredRun records (vo2neuro.ml_zoo.measured.load_measured), "
+                                 f"got {type(run).__name__} [-]")
+        if run.model not in names:
+            raise ParameterError(f"measured: {run.source} is a run of {run.model}, which is not among the models "
+                                 f"asked for ({', '.join(names)}) [-]")
+        if run.model in runs:
+            raise ParameterError(f"measured: two runs of {run.model} ({runs[run.model].source}, {run.source}); give "
+                                 f"one per model [-]")
+        if run.model in measured_spikes:
+            raise ParameterError(f"measured: {run.model} has both measured_spikes and a measured run [-]")
+        runs[run.model] = run
+    if config is not None:
+        for name, run in runs.items():
+            _check_entry(name, config)
+            _measured_spikes(name, config, entry_counts(name, config)[1], run, DEFAULT_FIRING_RATE, DEFAULT_TIMESTEPS)
+    return runs
 
 
 def plot_energy_table(table: EnergyTable, path: str) -> None:
@@ -749,7 +870,8 @@ class EnergySizeStudy:
         rows = list(self.reference.rows)
         for w in self.reference.workloads:
             rows.append(EnergyRow(model=w.name, config=w.config, target=s.target.name, energy_j=s.target.energy(w),
-                                  macs=w.macs, synops=w.synops, spikes=w.spikes, rate_source=w.rate_source))
+                                  macs=w.macs, synops=w.synops, spikes=w.spikes, rate_source=w.rate_source,
+                                  spike_source=w.spike_source))
         order = {w.name: k for k, w in enumerate(self.reference.workloads)}
         rows.sort(key=lambda r: order[r.model])  # stable: targets keep their order within a model
         constants = tuple({c.name: c for c in (*self.reference.constants, *s.target.constants())}.values())
@@ -803,6 +925,7 @@ class EnergySizeStudy:
                 x = self.crossovers[m][t]
                 cells.append(("none in range" if x is None else f"{x:.3g} m") + f" (E = {e[(m, t)]:.3e} J)")
             lines.append("| " + " | ".join(cells) + " |")
+        lines += _spike_lines(self.reference.workloads)
         lines += ["", "Assumptions:", ""] + [f"* {a}" for a in self.reference.assumptions]
         return "\n".join(lines) + "\n"
 
@@ -833,12 +956,15 @@ def energy_size_study(
     firing_rate: float = DEFAULT_FIRING_RATE,
     timesteps: int = DEFAULT_TIMESTEPS,
     progress: Any = None,
+    measured: Sequence[Any] | None = None,
 ) -> EnergySizeStudy:
     """Energy per inference of the workloads ``names`` on VO2-x devices of channel lengths ``lengths`` [m]
     (:func:`vo2_targets_from_sizes`) and on the size-independent targets of :func:`default_targets` (CMOS 45 nm
-    fp32/int8, SNN on CMOS, Loihi), with the crossover size of each (:func:`crossover_size`)."""
+    fp32/int8, SNN on CMOS, Loihi), with the crossover size of each (:func:`crossover_size`); ``measured`` as in
+    :func:`energy_table`."""
     refs = default_targets()[:-1]
-    table = energy_table(names, config=config, targets=refs, firing_rate=firing_rate, timesteps=timesteps)
+    table = energy_table(names, config=config, targets=refs, firing_rate=firing_rate, timesteps=timesteps,
+                         measured=measured)
     sizes = vo2_targets_from_sizes(lengths, preset=preset, integration=integration,
                                    energy_per_synaptic_event_j=energy_per_synaptic_event_j, progress=progress)
     vo2 = {w.name: tuple(s.target.energy(w) if s.target is not None else math.nan for s in sizes)

@@ -313,9 +313,6 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
     ck = _ckpt.load(checkpoint)
     cfg = ck.config
     where = f"checkpoint: {ck.path}"
-    if ck.arch != "mlp":
-        raise ParameterError(f"{where}: hw-eval runs fully connected networks only; this checkpoint holds the "
-                             f"convolutional network {ck.arch!r} (vo2neuro train --arch) [-]")
     if cfg.encoding != "current":
         raise ParameterError(f"{where}: encoding {cfg.encoding!r} is not supported at hardware level; train with "
                              "--encoding current [-]")
@@ -382,13 +379,19 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
                                           population=cfg.population, n_classes=ck.n_classes).argmax(1)
                              for i in range(0, n, 1024)])
     software_acc = float((sw_pred == y).double().mean())
-    lin = [(ck.weights[f"linears.{k}.weight"].double().cpu().numpy(), ck.weights[f"linears.{k}.bias"].double().cpu()
-            .numpy()) for k in range(len(ck.sizes) - 1)]
     dev = sel.params
-    run = run_circuit(lin, x.double().numpy(), cn, dev, steps=cfg.steps, population=cfg.population,
-                      n_classes=ck.n_classes, neuron=p, d2d_sigma=d2d_sigma, c2c_sigma=c2c_sigma, seed=seed,
-                      dt_circuit=dt_circuit, energy_per_event_j=energy_per_event_j, batch=batch, progress=progress,
-                      kernel=kernel)
+    common = dict(steps=cfg.steps, population=cfg.population, n_classes=ck.n_classes, neuron=p, d2d_sigma=d2d_sigma,
+                  c2c_sigma=c2c_sigma, seed=seed, dt_circuit=dt_circuit, energy_per_event_j=energy_per_event_j,
+                  batch=batch, progress=progress)
+    if ck.arch != "mlp":
+        from vo2neuro.snn.hardware_conv import run_conv_circuit
+
+        run = run_conv_circuit(model, x.double().numpy(), cn, dev, **common)
+        dt_circuit = run.dt_circuit_s
+    else:
+        lin = [(ck.weights[f"linears.{k}.weight"].double().cpu().numpy(),
+                ck.weights[f"linears.{k}.bias"].double().cpu().numpy()) for k in range(len(ck.sizes) - 1)]
+        run = run_circuit(lin, x.double().numpy(), cn, dev, kernel=kernel, **common)
     hw_pred, counts, in_cur, window = run.pred, run.counts, run.in_current_a, run.window_s
     acc = float(np.mean(hw_pred == y.numpy()))
     agreement = float(np.mean(hw_pred == sw_pred.numpy()))
@@ -425,6 +428,7 @@ class CircuitRun:
     pred : predicted class per image; counts : output spike counts ``[images, outputs]`` [-]
     in_current_a : first-layer synaptic currents ``[images, neurons]`` [A]
     energy_j, energy_breakdown_j [J]; spikes, synaptic_events [-]; latency_s, window_s, wall_s [s]
+    dt_circuit_s : circuit step used [s]; spikes_per_layer : (layers,) mean spikes of each neuron layer [-]
     """
 
     pred: np.ndarray
@@ -437,6 +441,8 @@ class CircuitRun:
     latency_s: float
     window_s: float
     wall_s: float
+    dt_circuit_s: float = math.nan
+    spikes_per_layer: np.ndarray | None = None
 
 
 def run_circuit(lin, x, cn, device, *, steps: int, population: int, n_classes: int, neuron=None,
@@ -492,4 +498,5 @@ def run_circuit(lin, x, cn, device, *, steps: int, population: int, n_classes: i
                       spikes=float(np.mean(cat("spikes_per_layer").sum(1))),
                       synaptic_events=float(np.mean(cat("synaptic_events"))),
                       latency_s=float(np.mean(np.where(np.isfinite(decided), decided, window))), window_s=window,
-                      wall_s=wall)
+                      wall_s=wall, dt_circuit_s=float(dt_circuit),
+                      spikes_per_layer=cat("spikes_per_layer").mean(0))

@@ -32,6 +32,7 @@ preset (``preset``, ``delta``) or the full parameter fields of a ``--params`` fi
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -426,6 +427,25 @@ def check_memory(config: TrainConfig, n_in: int, n_out: int) -> None:
                              f"{config.batch_size}), more than this machine's {have / 2**30:.3g} GiB [bytes]")
 
 
+@contextlib.contextmanager
+def _torch_threads_kept():
+    """Keep the calling thread's torch intra-op thread count across device and circuit code.
+
+    The first parallel Numba kernel of a process (the circuit simulation that derives a device neuron, or
+    ``numba.get_num_threads()``) starts Numba's OpenMP pool, which calls ``omp_set_num_threads(NUMBA_NUM_THREADS)``
+    in the libgomp that torch shares: a ``torch.set_num_threads(n)`` made before is silently replaced by the core
+    count. Left so, :meth:`Trainer.fit` would restore that count at its end, and work outside ``fit`` (or with
+    ``threads=None``) would run with another thread count, hence another float summation order (oneDNN splits
+    the convolution weight-gradient reduction across threads), than the caller chose.
+    """
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
 def _np_state_to_torch(state) -> dict:
     name, keys, pos, has_gauss, cached = state
     return {"name": name, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
@@ -459,8 +479,9 @@ class Trainer:
         if cfg.device == "cuda" and not torch.cuda.is_available():
             raise ParameterError("device: 'cuda' requested but torch.cuda.is_available() is False; use cpu [-]")
         self.device = torch.device(cfg.device)
-        self.device_selection = resolve_device(cfg)
-        self.neuron = neuron_for(cfg, self.device_selection)
+        with _torch_threads_kept():  # the circuit simulation of a device neuron may start Numba's OpenMP pool
+            self.device_selection = resolve_device(cfg)
+            self.neuron = neuron_for(cfg, self.device_selection)
         self.out_dir = Path(cfg.out_dir)
         self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
         self.metrics_path = self.out_dir / METRICS_NAME

@@ -10,7 +10,7 @@ import pytest
 import vo2neuro
 
 ROOTS = ["vo2neuro", "vo2neuro.device", "vo2neuro.circuits", "vo2neuro.data"]
-EXTRA = ["vo2neuro.ml_zoo.convert"]
+EXTRA = ["vo2neuro.ml_zoo.convert", "vo2neuro.ml_zoo.measured"]
 
 
 def _modules() -> list[str]:

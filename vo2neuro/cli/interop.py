@@ -61,10 +61,11 @@ def add_nir_args(h, group) -> None:
                             "neurons instead of a checkpoint: each LIF/CubaLIF/IF population is mapped onto the "
                             "circuit neuron of the device (default vo2x; a vo2neuro graph: its own device, exactly)")
     h.add_argument("--dataset", type=choice_type("dataset", _DATASETS), default=None,
-                   help="test images for --nir: digits or mnist (required with --nir)")
+                   help="test images for --nir (required there) or --zoo: digits or mnist (default digits with "
+                        "--zoo)")
     h.add_argument("--steps", type=int_type("steps", minimum=1, maximum=100000), default=None,
-                   help="time steps of the NIR network per image, with --nir [-] (default: the graph's record, "
-                        "else 25)")
+                   help="time steps per image, with --nir (default: the graph's record, else 25) or --zoo "
+                        "(default 32) [-]")
     h.add_argument("--nir-dt", type=si_type("nir-dt", "s", positive=True), default=None,
                    help="step the NIR graph is run with, with --nir [s] (default: the graph's record, else 100u, "
                         "snntorch's)")

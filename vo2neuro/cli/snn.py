@@ -15,6 +15,7 @@ from vo2neuro._io import dumps as _dumps
 from vo2neuro.cli._util import (add_device_args, check_output_dir, choice_type, in_dir, in_file, int_type,
                                 integration_type, out_dir, select_device, si_type, value_type)
 from vo2neuro.cli.interop import add_nir_args, check_nir_args, cmd_hw_eval_nir
+from vo2neuro.cli.zoo_hw import add_zoo_args, cmd_hw_eval_zoo, zoo_mode
 from vo2neuro.cli.learn import LEARN_OPTIONS, add_learn_args, cmd_learn
 from vo2neuro.units import ParameterError
 
@@ -127,7 +128,8 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     h = subparsers.add_parser(
         "hw-eval", help="run a trained network at circuit level (every neuron a VO2 circuit)",
-        description="Run the test images through a trained checkpoint with every neuron a simulated VO2 circuit. "
+        description="Run the test images through a trained checkpoint (fully connected or convolutional), a NIR "
+                    "graph (--nir) or a converted zoo network (--zoo) with every neuron a simulated VO2 circuit. "
                     "Reads exactly the file given. By default the network runs on the device it was trained on; "
                     "--preset/--params run it on another device (its neuron re-derived). Progress goes to stderr "
                     "(also with --json) unless --quiet.")
@@ -135,6 +137,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--checkpoint", type=in_file("checkpoint"),
                      help="checkpoint written by `vo2neuro train` (any file name, e.g. a copy best.pt; this or --nir)")
     add_nir_args(h, src)
+    add_zoo_args(h, src)
     add_device_args(h)
     _help(h, "--preset", "run on this device preset instead of the checkpoint's own (default: the checkpoint's "
                          "device)")
@@ -171,6 +174,8 @@ def cmd_hw_eval(args) -> int:
     """Handler of ``vo2neuro hw-eval``."""
     from vo2neuro.snn.hardware import hw_eval
 
+    if zoo_mode(args):
+        return cmd_hw_eval_zoo(args)
     if check_nir_args(args):
         return cmd_hw_eval_nir(args)
     check_size_args(args)

@@ -13,8 +13,8 @@ import argparse
 import sys
 
 from vo2neuro._io import dumps as _dumps
-from vo2neuro.cli._util import (in_dir, int_type, integration_type, out_dir, out_file, parse_length_range,
-                                preset_type, si_type, value_type)
+from vo2neuro.cli._util import (in_dir, in_file, int_type, integration_type, out_dir, out_file,
+                                parse_length_range, preset_type, si_type, value_type)
 from vo2neuro.units import ParameterError
 
 __all__ = ["register", "cmd_list", "cmd_ops", "cmd_energy", "cmd_convert"]
@@ -135,10 +135,21 @@ def cmd_energy(args: argparse.Namespace) -> int:
 
     With ``--device-size`` the VO2-x energy per spike is that of the simulated device of that channel length
     (``ml_zoo.energy.vo2_targets_from_sizes``); one size gives the usual table plus the device description, a range
-    the energy against size with the crossover sizes (``ml_zoo.energy.energy_size_study``)."""
+    the energy against size with the crossover sizes (``ml_zoo.energy.energy_size_study``).
+
+    With ``--measured FILE ...`` (records of ``hw-eval --zoo NAME --record FILE``) the models run at hardware level
+    are charged the measured spikes of the layers they ran (flag ``measured``/``mixed`` per row, the run's
+    configuration in ``rate_source``), the rest the assumed rate. The files are read and checked before any work: a
+    run of a model that is not asked for, two runs of one model, or a run that names no layer of the model is an
+    error."""
     from vo2neuro.ml_zoo import energy
+    from vo2neuro.ml_zoo.measured import load_measured
+    from vo2neuro.ml_zoo.registry import list_models
 
     names = list(args.names) or None
+    runs = [load_measured(f) for f in args.measured or ()]
+    if runs:
+        energy.measured_by_model(runs, names or list_models(), config=args.config)
     if args.device_size is None:
         if args.integration is not None:
             raise ParameterError("integration: only used with --device-size (the default VO2-x neuron is the "
@@ -150,7 +161,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
         raise ParameterError("vo2-source: only used with a numeric --vo2-spike-energy (the simulated neuron "
                              "names its own source) [-]")
     if args.device_size is not None:
-        return _energy_by_size(args, names)
+        return _energy_by_size(args, names, runs)
     if args.vo2_spike_energy == "circuit":
         # energy per spike of the simulated VO2-x neuron (vo2neuro.circuits), mid-window
         vo2 = energy.vo2_target_from_circuit(args.vo2_preset, energy_per_synaptic_event_j=args.vo2_synapse_energy)
@@ -160,7 +171,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
         vo2 = energy.VO2Target(energy_per_spike_j=args.vo2_spike_energy,
                                energy_per_synaptic_event_j=args.vo2_synapse_energy, **sources)
     table = energy.energy_table(names, config=args.config, targets=energy.default_targets(vo2),
-                                firing_rate=args.firing_rate, timesteps=args.timesteps)
+                                firing_rate=args.firing_rate, timesteps=args.timesteps, measured=runs)
     _print_table(args, table)
     return 0
 
@@ -179,7 +190,7 @@ def _print_table(args: argparse.Namespace, table, extra: dict | None = None) -> 
         sys.stdout.write(table.to_markdown())
 
 
-def _energy_by_size(args: argparse.Namespace, names: list[str] | None) -> int:
+def _energy_by_size(args: argparse.Namespace, names: list[str] | None, runs: list) -> int:
     """``zoo energy --device-size L|START:STOP:N``."""
     from vo2neuro.ml_zoo import energy
 
@@ -189,7 +200,8 @@ def _energy_by_size(args: argparse.Namespace, names: list[str] | None) -> int:
     study = energy.energy_size_study(names, args.device_size, config=args.config, preset=args.vo2_preset,
                                      integration=args.integration or "on-chip",
                                      energy_per_synaptic_event_j=args.vo2_synapse_energy,
-                                     firing_rate=args.firing_rate, timesteps=args.timesteps, progress=progress)
+                                     firing_rate=args.firing_rate, timesteps=args.timesteps, progress=progress,
+                                     measured=runs)
     if len(study.sizes) == 1:
         table = study.table_at(0)
         _print_table(args, table, {"device": study.sizes[0].to_dict()})
@@ -279,6 +291,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help=f"assumed spikes per neuron per time step, in [0, 1] [{_RATE_UNIT}] (default 0.1)")
     p.add_argument("--timesteps", type=int_type("timesteps", minimum=1), default="8",
                    help="assumed time steps per inference (default 8)")
+    p.add_argument("--measured", metavar="FILE", nargs="+", action="extend", type=in_file("measured"), default=None,
+                   help="records of hardware-level runs (`hw-eval --zoo NAME --record FILE`, or its --json "
+                        "output saved to a file), one per model: the layers each run simulated are charged its "
+                        "measured spikes (rate x its T, matched by layer name, also across configurations), the rest "
+                        "the assumed rate; rows are flagged measured, mixed or assumed. Give model names before "
+                        "this option")
     p.add_argument("--vo2-spike-energy", type=_spike_energy, default="circuit",
                    help="VO2-x energy per spike [J], or 'circuit' (default): simulate the --vo2-preset neuron "
                         "(R_L 12k, C 145.35p, the preset's ambient, mid-window) and use its source energy per spike")
@@ -307,7 +325,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int_type("epochs", minimum=1), default=None,
                    help="training epochs of the classifiers (default 40 digits / 3 MNIST)")
     p.add_argument("--n-test", type=int_type("n-test", minimum=1), default=None,
-                   help="evaluate the classifiers on the first N test images (default: all)")
+                   help="evaluate the classifiers on the first N test images (default: all 450 of digits; the first "
+                        "2000 of MNIST's 10000, so that the default MNIST command stays within 10 minutes on 2 "
+                        "cores; 10k: all)")
     p.add_argument("--config", choices=_CONFIGS, default=None, help="TDDPG actor size (default paper)")
     p.add_argument("--neuron", choices=_NEURONS, default="if",
                    help="neuron replacing ReLU: integrate-and-fire (default) or the VO2-x device neuron derived from "

@@ -14,3 +14,32 @@ def digits_split():
     Y = torch.tensor(d.target)
     perm = torch.randperm(len(X))
     return X, Y, perm[:1400], perm[1400:]
+
+
+def _small_cnn(X, Y, tr, *, channels=(16, 32), epochs=15):
+    """A conv-BN-ReLU, strided conv-BN-ReLU6, average pool, linear CNN trained on the digits ``X[tr]`` (seed 0),
+    in eval mode: the convertible shape of the zoo's depthwise networks, small enough for a unit test."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    c1, c2 = channels
+    net = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),
+                        nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.BatchNorm2d(c2), nn.ReLU6(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c2, 10))
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    for _ in range(epochs):
+        net.train()
+        for i in range(0, len(tr), 100):
+            idx = tr[i:i + 100]
+            loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return net.eval()
+
+
+@pytest.fixture
+def small_cnn():
+    """The trainer of a small convertible CNN (:func:`_small_cnn`)."""
+    return _small_cnn

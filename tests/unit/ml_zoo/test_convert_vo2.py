@@ -114,22 +114,9 @@ def test_closed_form_rate_matches_the_circuit_at_the_operating_points(cn):
     assert f_disc * p.dt * (p.n_ref + 1) == pytest.approx(1.0)  # the fastest period the device allows
 
 
-def test_vo2_conversion_matches_if_conversion_on_digits(cn, digits_split):
+def test_vo2_conversion_matches_if_conversion_on_digits(cn, digits_split, small_cnn):
     X, Y, tr, te = digits_split
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU6(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
-    opt = torch.optim.Adam(net.parameters(), 1e-2)
-    for _ in range(15):
-        net.train()
-        for i in range(0, len(tr), 100):
-            idx = tr[i:i + 100]
-            loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    net.eval()
+    net = small_cnn(X, Y, tr)
     with torch.no_grad():
         ann = float((net(X[te]).argmax(1) == Y[te]).float().mean())
     assert ann > 0.9  # the CNN learned

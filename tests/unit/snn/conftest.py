@@ -44,19 +44,31 @@ def mnist_dir() -> Path:
 
 @pytest.fixture
 def killed_and_resumed(tmp_path):
-    """``run(kw) -> full Trainer``: train ``TrainConfig(**kw)`` uninterrupted, and again "killed" after its first
+    """``run(kw) -> full Trainer``: train ``TrainConfig(**kw)`` uninterrupted, and again killed right after its first
     checkpoint and resumed; asserts that the resumed run ends with the same history (but wall times) and bit-identical
-    weights."""
+    weights.
+
+    The kill happens inside ``fit()`` (a KeyboardInterrupt once the first checkpoint is written, what SIGTERM becomes
+    in the CLI), so that every epoch of both runs trains under the thread count ``fit()`` sets (``config.threads``):
+    the float summation order of the convolution weight gradients depends on it (oneDNN splits that reduction
+    across threads), and a first epoch trained outside ``fit()`` would test the caller's thread count instead."""
     from vo2neuro.snn.train import TrainConfig, Trainer
 
     def run(kw):
         full = Trainer(TrainConfig(out_dir=str(tmp_path / "full"), **kw))
         r_full = full.fit()
-        # "kill" after epoch 1: a run configured for more epochs stops once its first checkpoint is written
-        first = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
-        first.train_epoch()
-        first.save_checkpoint()
-        del first
+        cut = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
+        save = cut.save_checkpoint
+
+        def save_then_die():
+            save()
+            raise KeyboardInterrupt
+
+        cut.save_checkpoint = save_then_die
+        with pytest.raises(KeyboardInterrupt):
+            cut.fit()
+        assert cut.epoch == 1 < kw["epochs"]
+        del cut
         resumed = Trainer(TrainConfig(out_dir=str(tmp_path / "cut"), **kw))
         r_res = resumed.fit(resume=True)
         assert r_res.history == [{**h, "epoch_s": b["epoch_s"], "epoch_seconds": b["epoch_seconds"]}

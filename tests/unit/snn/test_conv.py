@@ -3,6 +3,9 @@ reference, training on digits, exact resume, checkpoints that record and check t
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -148,6 +151,30 @@ def test_killed_and_resumed_conv_run_equals_uninterrupted_run(tmp_path, killed_a
     assert not torch.equal(other.model.convs[0].weight, full.model.convs[0].weight)
 
 
+_THREADS_SCRIPT = """
+import sys, numba, torch
+from vo2neuro.snn.train import TrainConfig, Trainer
+torch.set_num_threads(1)
+assert torch.get_num_threads() == 1  # (also torch's lazy per-thread init, which would reapply the 1)
+Trainer(TrainConfig(dataset="digits", arch="4C3-MP2", out_dir=sys.argv[1], progress=False))
+print(torch.get_num_threads(), numba.threading_layer())
+"""
+
+
+def test_a_trainer_keeps_the_callers_torch_thread_count(tmp_path):
+    # Deriving the vo2x neuron runs the first parallel Numba kernel of a fresh process, which starts Numba's OpenMP
+    # pool with omp_set_num_threads(NUMBA_NUM_THREADS) in the libgomp torch shares; without the guard in
+    # Trainer.__init__ the caller's torch.set_num_threads(1) became 2 here, and a convolutional epoch trained
+    # outside fit() summed its weight gradients in another order (weights apart by ~1e-7). A fresh process, since the
+    # pool starts once per process.
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    threads, layer = out.stdout.split()
+    assert threads == "1", f"torch threads {threads} after a Trainer (Numba threading layer {layer})"
+
+
 def test_absurd_conv_network_is_refused_with_the_estimate(vo2x, tmp_path):
     cfg = TrainConfig(dataset="mnist", arch="999999C5", neuron=vo2x, out_dir=str(tmp_path), progress=False)
     with pytest.raises(ParameterError, match=r"needs about .* GiB \(layers 999999C5 \+ \[40\].*more than this"):
@@ -240,10 +267,3 @@ def test_train_arch_json(tmp_path, capsys):
     assert res["config"]["arch"] == "4C3-MP2" and res["config"]["hidden"] == []
     assert 0.0 <= res["test_accuracy"] <= 1.0
     assert ckpt.load(out / "checkpoint.pt").sizes == (64, 144, 40)
-
-
-def test_hw_eval_refuses_a_conv_checkpoint(conv_run):
-    from vo2neuro.snn.hardware import hw_eval
-
-    with pytest.raises(ParameterError, match="fully connected networks only.*'4C3-MP2-6C2'"):
-        hw_eval(conv_run.checkpoint_path, n_images=2, progress=False)
