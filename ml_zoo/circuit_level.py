@@ -39,7 +39,7 @@ import torch.fx as fx
 from torch import nn
 
 from vo2neuro.ml_zoo.convert import SpikingNetwork, VO2DeviceNeuron
-from vo2neuro.snn.hardware_conv import fan_out_of
+from vo2neuro.snn.hardware_conv import fan_out_of, neuron_layer_circuit
 from vo2neuro.units import ParameterError
 
 __all__ = ["CircuitDeviceNeuron", "to_circuit", "CircuitRunStats", "run_circuit_network"]
@@ -139,8 +139,6 @@ def to_circuit(snn: SpikingNetwork, cn, device, example: torch.Tensor, *, d2d_si
     dt_circuit : float
         Largest circuit step [s] (used: the network step over the smallest whole number of circuit steps).
     """
-    from vo2neuro.circuits.layer import layer_circuit
-
     sites = [(n, m) for n, m in snn.neurons()]
     bad = [n for n, m in sites if not isinstance(m, VO2DeviceNeuron)]
     if bad or not sites:
@@ -148,9 +146,7 @@ def to_circuit(snn: SpikingNetwork, cn, device, example: torch.Tensor, *, d2d_si
                              f"{bad[0] if bad else 'none'} is not [-]")
     p = sites[0][1].p
     spread_k = max(device.T_c - cn.ambient_k, 0.0)
-    circ = layer_circuit(device, i_supply=cn.i_bias_a, r_load=cn.r_load_ohm, capacitance=cn.capacitance_f,
-                         ambient=cn.ambient_k, dt_net=p.dt, dt=dt_circuit, i_syn_max=p.i_max,
-                         t_c_c2c_sigma=c2c_sigma * spread_k)
+    circ = neuron_layer_circuit(cn, device, p, dt_circuit=dt_circuit, c2c_sigma=c2c_sigma)
     sizes = _site_sizes(snn, example)
     gm = copy.deepcopy(snn.graph_module)
     first = 0

@@ -281,8 +281,9 @@ def hw_eval(checkpoint: str | Path, *, n_images: int = 200, d2d_sigma: float = 0
         Run the network on the film of ``device``'s preset (else the checkpoint's) built at this channel length
         [m], in the scale study's circuit of scenario ``integration`` (default on-chip).
     kernel : str
-        Network kernel of :func:`vo2neuro.circuits.network.simulate_network`: ``"simd"`` (default) or
-        ``"reference"`` (the scalar kernel it is checked against).
+        Network kernel of :func:`vo2neuro.circuits.network.simulate_network` for a fully connected network:
+        ``"simd"`` (default) or ``"reference"`` (the scalar kernel it is checked against). A convolutional
+        checkpoint runs layer by layer on :mod:`vo2neuro.circuits.layer` (:mod:`vo2neuro.snn.hardware_conv`).
 
     Raises
     ------

@@ -38,7 +38,7 @@ from torch import nn
 from vo2neuro.snn.hardware import CircuitRun
 from vo2neuro.units import ParameterError
 
-__all__ = ["run_conv_circuit", "fan_out_of"]
+__all__ = ["run_conv_circuit", "fan_out_of", "neuron_layer_circuit"]
 
 
 def fan_out_of(module: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor | float:
@@ -68,6 +68,19 @@ def fan_out_of(module: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor | f
     return fo
 
 
+def neuron_layer_circuit(cn, device, p, *, dt_circuit: float = 20e-9, c2c_sigma: float = 0.0):
+    """The :class:`~vo2neuro.circuits.layer.LayerCircuit` of circuit neuron ``cn`` on ``device`` for network neuron
+    ``p``: its supply, load, node capacitance and bath, network step ``p.dt``, compliance ``p.i_max``, circuit step at
+    most ``dt_circuit`` [s], cycle-to-cycle ``T_c`` spread ``c2c_sigma (T_c - T_ambient)`` (as
+    :func:`vo2neuro.snn.hardware.run_circuit`)."""
+    from vo2neuro.circuits.layer import layer_circuit
+
+    spread_k = max(device.T_c - cn.ambient_k, 0.0)
+    return layer_circuit(device, i_supply=cn.i_bias_a, r_load=cn.r_load_ohm, capacitance=cn.capacitance_f,
+                         ambient=cn.ambient_k, dt_net=p.dt, dt=dt_circuit, i_syn_max=p.i_max,
+                         t_c_c2c_sigma=c2c_sigma * spread_k)
+
+
 def run_conv_circuit(model, x: np.ndarray, cn, device, *, steps: int, population: int, n_classes: int,
                      neuron=None, d2d_sigma: float = 0.05, c2c_sigma: float = 0.0, seed: int = 0,
                      dt_circuit: float = 20e-9, energy_per_event_j: float | None = None, batch: int = 32,
@@ -79,16 +92,14 @@ def run_conv_circuit(model, x: np.ndarray, cn, device, *, steps: int, population
     :class:`~vo2neuro.device.VO2DeviceParams`; ``dt_circuit`` the largest circuit step [s] (the step used is
     ``dt_net / ceil(dt_net / dt_circuit)``). Returns the figures of :func:`vo2neuro.snn.hardware.run_circuit`.
     """
-    from vo2neuro.circuits.layer import draw_layer_devices, initial_layer_state, layer_circuit, step_layer
+    from vo2neuro.circuits.layer import draw_layer_devices, initial_layer_state, step_layer
     from vo2neuro.circuits.network import ENERGY_PER_EVENT_J
 
     p = neuron if neuron is not None else cn.params
     i_rh = p.rheobase
     e_event = ENERGY_PER_EVENT_J if energy_per_event_j is None else float(energy_per_event_j)
     spread_k = max(device.T_c - cn.ambient_k, 0.0)
-    circ = layer_circuit(device, i_supply=cn.i_bias_a, r_load=cn.r_load_ohm, capacitance=cn.capacitance_f,
-                         ambient=cn.ambient_k, dt_net=p.dt, dt=dt_circuit, i_syn_max=p.i_max,
-                         t_c_c2c_sigma=c2c_sigma * spread_k)
+    circ = neuron_layer_circuit(cn, device, p, dt_circuit=dt_circuit, c2c_sigma=c2c_sigma)
     model = copy.deepcopy(model).double().eval()
     sizes = model.sizes[1:]
     firsts = np.cumsum([0, *sizes[:-1]])
