@@ -16,30 +16,51 @@ def digits_split():
     return X, Y, perm[:1400], perm[1400:]
 
 
-def _small_cnn(X, Y, tr, *, channels=(16, 32), epochs=15):
-    """A conv-BN-ReLU, strided conv-BN-ReLU6, average pool, linear CNN trained on the digits ``X[tr]`` (seed 0),
-    in eval mode: the convertible shape of the zoo's depthwise networks, small enough for a unit test."""
+def _cnn(channels=(16, 32)):
+    """A conv-BN-ReLU, strided conv-BN-ReLU6, average pool, linear CNN for 8x8 digits: the convertible shape of the
+    zoo's depthwise networks, small enough for a unit test."""
+    from torch import nn
+
+    c1, c2 = channels
+    return nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),
+                         nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.BatchNorm2d(c2), nn.ReLU6(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c2, 10))
+
+
+def _fit(m, X, Y, tr, epochs, lr):
+    """Adam on cross-entropy over ``X[tr]`` in batches of 100; leaves ``m`` in eval mode."""
     import torch
     from torch import nn
 
-    torch.manual_seed(0)
-    c1, c2 = channels
-    net = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),
-                        nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.BatchNorm2d(c2), nn.ReLU6(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c2, 10))
-    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    opt = torch.optim.Adam(m.parameters(), lr)
     for _ in range(epochs):
-        net.train()
+        m.train()
         for i in range(0, len(tr), 100):
             idx = tr[i:i + 100]
-            loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])
+            loss = nn.functional.cross_entropy(m(X[idx]), Y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return net.eval()
+    m.eval()
+
+
+def _small_cnn(X, Y, tr, *, channels=(16, 32), epochs=15):
+    """:func:`_cnn` trained on the digits ``X[tr]`` from seed 0 (lr 0.01), in eval mode."""
+    import torch
+
+    torch.manual_seed(0)
+    net = _cnn(channels)
+    _fit(net, X, Y, tr, epochs, 1e-2)
+    return net
 
 
 @pytest.fixture
 def small_cnn():
     """The trainer of a small convertible CNN (:func:`_small_cnn`)."""
     return _small_cnn
+
+
+@pytest.fixture
+def cnn_kit():
+    """``(build, fit)``: :func:`_cnn` and :func:`_fit`, for tests that train the CNN their own way."""
+    return _cnn, _fit

@@ -12,25 +12,6 @@ from vo2neuro.ml_zoo.convert import (IFNeuron, accuracy_vs_steps, convert, fold_
                                      predictions_vs_steps)
 
 
-def _cnn():
-    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU6(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
-
-
-def _fit(m, X, Y, tr, epochs, lr):
-    opt = torch.optim.Adam(m.parameters(), lr)
-    for _ in range(epochs):
-        m.train()
-        for i in range(0, len(tr), 100):
-            idx = tr[i:i + 100]
-            loss = nn.functional.cross_entropy(m(X[idx]), Y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    m.eval()
-
-
 def _bn_net():
     torch.manual_seed(3)
     net = nn.Sequential(nn.Conv2d(2, 5, 3), nn.BatchNorm2d(5), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 36, 7),
@@ -68,10 +49,11 @@ def test_unconvertible_operation_is_rejected():
         convert(net, torch.randn(8, 4))
 
 
-def test_small_cnn_on_digits_converts_within_one_point(digits_split):
+def test_small_cnn_on_digits_converts_within_one_point(digits_split, cnn_kit):
+    build, fit = cnn_kit
     X, Y, tr, te = digits_split
-    net = _cnn()
-    _fit(net, X, Y, tr, 30, 1e-2)
+    net = build()
+    fit(net, X, Y, tr, 30, 1e-2)
     with torch.no_grad():
         ann_pred = net(X[te]).argmax(1)
     ann = float((ann_pred == Y[te]).float().mean())
@@ -117,16 +99,17 @@ def test_vo2_rate_neuron_fires_at_the_closed_form_discrete_rate():
 
 
 @pytest.mark.slow  # ~40 s: the open-loop path (fine-tune with the VO2 rate activation), kept for comparison
-def test_vo2_neuron_conversion_end_to_end_on_digits(digits_split):
+def test_vo2_neuron_conversion_end_to_end_on_digits(digits_split, cnn_kit):
     from vo2neuro.ml_zoo.convert import prepare_vo2
     from vo2neuro.snn.presets import circuit_neuron_for_preset
 
+    build, fit = cnn_kit
     X, Y, tr, te = digits_split
-    net = _cnn()
-    _fit(net, X, Y, tr, 20, 1e-2)
+    net = build()
+    fit(net, X, Y, tr, 20, 1e-2)
     cn = circuit_neuron_for_preset("vo2x")
     gm = prepare_vo2(net, X[tr[:500]], cn)
-    _fit(gm, X, Y, tr, 6, 2e-3)
+    fit(gm, X, Y, tr, 6, 2e-3)
     with torch.no_grad():
         ann_vo2 = float((gm(X[te]).argmax(1) == Y[te]).float().mean())
     res = convert(gm, X[tr[:500]], neuron="vo2", vo2=cn)
