@@ -8,7 +8,8 @@ Same process, same settings as ``vo2neuro codesign`` (vo2 film, digits, hidden 1
   the learned delta), run with ``--energy-weight`` values; the first run fits the film's neuron map, later runs
   reuse it (``map_file``), as a user sweeping the energy weight would.
 
-The neuron derivations are not shared between the grid and the gradient runs (caches cleared in between). Then
+A one-epoch training first compiles the kernels (outside the timings). The neuron derivations are not shared
+between the grid and the gradient runs (caches cleared in between). Then
 :func:`vo2neuro.explore.codesign.codesign` completes the grid with circuit-level inference (its trainings resume
 from the checkpoints above, so they are not paid twice) and gives the Pareto front over (energy, latency,
 accuracy); each learned network is run at circuit level too (same images, same device spread).
@@ -51,6 +52,10 @@ def main(argv=None) -> int:
     out = Path(args.out or tempfile.mkdtemp(prefix="bench_learn_"))
     deltas = [float(d) for d in args.deltas.split(",")]
     weights = [float(w) for w in args.energy_weights.split(",")]
+    # warm-up outside the timings: Numba compiles (or loads from its cache) the circuit kernels on first use
+    train(TrainConfig(dataset="digits", epochs=1, hidden=(128,), seed=0, preset="vo2", delta=deltas[0],
+                      out_dir=str(out / "warmup"), progress=False))
+    circuit_neuron_for_device.cache_clear()
     t0 = time.perf_counter()
     for d in deltas:
         train(TrainConfig(dataset="digits", epochs=args.epochs, hidden=(128,), seed=0, preset="vo2", delta=d,

@@ -186,6 +186,30 @@ def path_fraction(T_path: np.ndarray, h0: HystState, p: DeviceKernelParams,
 
 
 @njit(cache=True)
+def static_branch(T: np.ndarray, delta: float, ambient: float, pf_iterations: int, p: DeviceKernelParams,
+                  out_V: np.ndarray, out_I: np.ndarray) -> None:
+    """Steady state V(T), I(T) on the major branch ``delta`` (+1 heating, -1 cooling), filling ``out_V`` [V] and
+    ``out_I`` [A]: V^2 = S_e (T - T_0) R(T, V), solved by damped fixed-point iteration when Poole-Frenkel is on
+    (``p.pf_coeff > 0``)."""
+    for i in range(T.shape[0]):
+        t = T[i]
+        h = hyst_init(t, delta, p)
+        P = p.S_e * max(t - ambient, 0.0)
+        R = resistance(t, 0.0, h, p)
+        v = math.sqrt(P * R)
+        if p.pf_coeff > 0.0:
+            for _ in range(pf_iterations):
+                R = resistance(t, v, h, p)
+                v_new = math.sqrt(P * R)
+                if abs(v_new - v) <= 1e-12 * max(1.0, v):
+                    v = v_new
+                    break
+                v = 0.5 * (v + v_new)
+        out_V[i] = v
+        out_I[i] = v / R if R > 0.0 else 0.0
+
+
+@njit(cache=True)
 def series_transient(dt: float, v_src: np.ndarray, r_series: float, T0: float, T_init: float,
                      h0: HystState, p: DeviceKernelParams, seed: np.uint64,
                      out_T: np.ndarray, out_R: np.ndarray, out_V: np.ndarray,

@@ -178,26 +178,11 @@ def static_branch(params: VO2DeviceParams, T: np.ndarray, *, ambient: float, bra
     -------
     V, I : arrays like T [V], [A]
     """
-    d = 1.0 if branch == "heating" else -1.0
-    p = params.to_kernel()
-    Ts = np.asarray(T, dtype=float)
+    Ts = np.ascontiguousarray(T, dtype=float)
     V = np.empty_like(Ts)
     I = np.empty_like(Ts)
-    for i, t in enumerate(Ts):
-        h = K.hyst_init(float(t), d, p)
-        P = params.S_e * max(float(t) - ambient, 0.0)
-        R = K.resistance(float(t), 0.0, h, p)
-        v = math.sqrt(P * R)
-        if params.poole_frenkel:
-            for _ in range(pf_iterations):
-                R = K.resistance(float(t), v, h, p)
-                v_new = math.sqrt(P * R)
-                if abs(v_new - v) <= 1e-12 * max(1.0, v):
-                    v = v_new
-                    break
-                v = 0.5 * (v + v_new)
-        V[i] = v
-        I[i] = v / R if R > 0 else 0.0
+    K.static_branch(Ts.ravel(), 1.0 if branch == "heating" else -1.0, float(ambient), int(pf_iterations),
+                    params.to_kernel(), V.ravel(), I.ravel())
     return V, I
 
 

@@ -156,8 +156,9 @@ def _window_exists(preset: str, delta: float, ambient: float | None) -> bool:
     from vo2neuro.snn.circuit_neuron import NETWORK_CIRCUIT
 
     sel = select(preset, delta=delta, ambient=ambient)
+    # existence is decided by the bracketing run alone; refining the edges would not change it
     win = oscillation_window(sel.params, drive="current", r_load=NETWORK_CIRCUIT["r_load"],
-                             capacitance=NETWORK_CIRCUIT["capacitance"], ambient=sel.ambient_k)
+                             capacitance=NETWORK_CIRCUIT["capacitance"], ambient=sel.ambient_k, n_refine=0)
     return math.isfinite(win.lower) and math.isfinite(win.upper)
 
 

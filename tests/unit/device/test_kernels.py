@@ -106,3 +106,20 @@ def test_rng_is_uniform_and_normal():
     assert 0.0 < us.min() and us.max() < 1.0
     assert us.mean() == pytest.approx(0.5, abs=0.005)
     assert zs.mean() == pytest.approx(0.0, abs=0.02) and zs.std() == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize("branch, d", [("heating", 1.0), ("cooling", -1.0)])
+def test_static_branch_is_the_steady_state_of_the_thermal_balance(branch, d):
+    """Without Poole-Frenkel, V(T) = sqrt(S_e (T - T_0) R(T)) on the branch (Joule heat = heat loss), I = V/R,
+    and V = 0 at or below the bath."""
+    from vo2neuro.device import static_branch
+
+    params = get_parameters("zhang2024")
+    t0 = 325.0
+    T = np.linspace(t0 - 5.0, params.T_max, 301)
+    V, I = static_branch(params, T, ambient=t0, branch=branch)
+    kp = params.to_kernel()
+    R = np.array([K.resistance(t, 0.0, K.hyst_init(t, d, kp), kp) for t in T])
+    assert np.allclose(V, np.sqrt(params.S_e * np.maximum(T - t0, 0.0) * R), rtol=1e-12, atol=0.0)
+    assert np.allclose(I, V / R, rtol=1e-12, atol=0.0)
+    assert np.all(V[T <= t0] == 0.0)
