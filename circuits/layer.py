@@ -16,6 +16,9 @@ clamp diode to ground, the synaptic driver's compliance ``i_syn_max``; device-to
 (:func:`vo2neuro.circuits._layer_kernels.advance_layer`) repeats the reference network kernel's step exactly, with
 the same random streams, so one layer under constant drive gives the same spikes as
 :func:`vo2neuro.circuits.network.simulate_network` with ``kernel="reference"`` (tests/unit/circuits/test_layer.py).
+:func:`step_layer` runs by default its vector form (:func:`~vo2neuro.circuits._layer_kernels.advance_layer_simd`,
+blocks of neurons in lock-step, 5-6x faster, ``benchmarks/bench_layer.py``), which agrees with it to rounding
+(tests/unit/circuits/test_layer_simd.py); ``kernel="reference"`` selects the scalar kernel.
 
 State is explicit: :func:`initial_layer_state` builds it, :func:`step_layer` returns a new one.
 """
@@ -30,7 +33,7 @@ from vo2neuro.device.params import VO2DeviceParams
 from vo2neuro.units import ParameterError, check_nonnegative, check_positive
 
 __all__ = ["LayerCircuit", "LayerDevices", "LayerState", "layer_circuit", "draw_layer_devices",
-           "initial_layer_state", "step_layer", "LayerStep"]
+           "initial_layer_state", "step_layer", "LayerStep", "LAYER_KERNELS"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,7 +204,12 @@ class LayerStep:
     spikes: np.ndarray
 
 
-def step_layer(state: LayerState, currents: np.ndarray, circuit: LayerCircuit, devices: LayerDevices) -> LayerStep:
+#: Kernels of :func:`step_layer`: the vector kernel (default) and the scalar reference it is tested against.
+LAYER_KERNELS = ("simd", "reference")
+
+
+def step_layer(state: LayerState, currents: np.ndarray, circuit: LayerCircuit, devices: LayerDevices, *,
+               kernel: str = "simd") -> LayerStep:
     """Advance a layer through ``S`` network steps: ``step(state, inputs, params) -> new state``.
 
     Parameters
@@ -211,6 +219,9 @@ def step_layer(state: LayerState, currents: np.ndarray, circuit: LayerCircuit, d
     currents : (S, B, N) or (B, N) float
         Synaptic current into each neuron, constant over each network step [A] (a 2-D array is one step).
     circuit, devices : the layer's circuit and device-to-device values
+    kernel : ``"simd"`` (default: blocks of neurons in lock-step, :func:`~vo2neuro.circuits._layer_kernels.
+        advance_layer_simd`) or ``"reference"`` (one neuron at a time); they agree to rounding, which can move a
+        switching event by one circuit step (tests/unit/circuits/test_layer_simd.py)
 
     Returns
     -------
@@ -219,6 +230,9 @@ def step_layer(state: LayerState, currents: np.ndarray, circuit: LayerCircuit, d
     """
     from vo2neuro.circuits import _layer_kernels as LK
 
+    if kernel not in LAYER_KERNELS:
+        raise ParameterError(f"kernel must be one of {', '.join(LAYER_KERNELS)} [-], got {kernel!r}")
+    advance = LK.advance_layer_simd if kernel == "simd" else LK.advance_layer
     cur = np.asarray(currents, dtype=float)
     if cur.ndim == 2:
         cur = cur[None]
@@ -231,10 +245,10 @@ def step_layer(state: LayerState, currents: np.ndarray, circuit: LayerCircuit, d
         raise ParameterError(f"devices: {devices.n} neurons drawn for a layer of {N} [-]")
     new = state.copy()
     spikes = np.zeros(cur.shape)
-    LK.advance_layer(circuit.device.to_kernel(), np.ascontiguousarray(cur), int(circuit.n_sub), float(circuit.dt),
-                     float(circuit.i_supply), float(circuit.v_supply), float(circuit.r_load),
-                     float(circuit.capacitance), float(circuit.ambient), circuit.r_switch, float(circuit.i_syn_max),
-                     float(circuit.t_c_c2c_sigma), float(circuit.thermal_noise), devices.r0_factor, devices.tc_shift,
-                     new.v, new.temperature, new.memory, new.armed, new.tc_c2c, new.rng, spikes, new.energy_j)
+    advance(circuit.device.to_kernel(), np.ascontiguousarray(cur), int(circuit.n_sub), float(circuit.dt),
+            float(circuit.i_supply), float(circuit.v_supply), float(circuit.r_load), float(circuit.capacitance),
+            float(circuit.ambient), circuit.r_switch, float(circuit.i_syn_max), float(circuit.t_c_c2c_sigma),
+            float(circuit.thermal_noise), devices.r0_factor, devices.tc_shift, new.v,
+            new.temperature, new.memory, new.armed, new.tc_c2c, new.rng, spikes, new.energy_j)
     return LayerStep(state=LayerState(new.v, new.temperature, new.memory, new.armed, new.tc_c2c, new.rng,
                                       new.energy_j, state.steps + cur.shape[0]), spikes=spikes)

@@ -29,9 +29,9 @@ __all__ = ["ZooHWEvalResult", "zoo_hw_eval", "RECORD_KIND", "ZOO_HW_MODELS"]
 RECORD_KIND = "vo2neuro.hw_eval.zoo"
 #: Zoo entries that run at circuit level.
 ZOO_HW_MODELS = ("dpdnet", "psdnet", "tddpg_rec")
-#: Largest simulation accepted, in device-steps (inputs x devices x circuit steps) [-]: about 3 h at the ~1e7
-#: device-steps/s of the layer kernel on 2 cores (measured, quiet machine).
-MAX_DEVICE_STEPS = 1e11
+#: Largest simulation accepted, in device-steps (inputs x devices x circuit steps) [-]: about 3 h at the ~8e7
+#: device-steps/s of the vector layer kernel on 2 cores (benchmarks/bench_layer.py, 2026-12-01).
+MAX_DEVICE_STEPS = 1e12
 
 
 @dataclass(frozen=True)

@@ -397,7 +397,10 @@ def _learn(cfg: LearnConfig, resume: bool) -> LearnResult:
     if cfg.map_file is not None:
         nmap = _read_map(cfg.map_file, cfg.preset)
     else:
-        nmap = fit_neuron_map(cfg.preset, n_points=cfg.map_points)
+        from vo2neuro.snn.train import _torch_threads_kept
+
+        with _torch_threads_kept():  # the map's circuit simulations may start Numba's OpenMP pool
+            nmap = fit_neuron_map(cfg.preset, n_points=cfg.map_points)
     map_s = time.perf_counter() - t_start
     atomic_write(Path(cfg.out_dir) / MAP_NAME, lambda f: f.write(json.dumps(nmap.to_dict(), indent=1).encode()))
     lo, hi = nmap.delta_range
