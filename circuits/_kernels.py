@@ -758,7 +758,8 @@ def _serial_build(kernel, name: str):
                            kernel.py_func.__closure__)
     f.__qualname__ = name
     f.__doc__ = kernel.py_func.__doc__
-    return njit(cache=True)(f)
+    # nogil: small independent simulations (the circuit derivations of a neuron map) can run on Python threads
+    return njit(cache=True, nogil=True)(f)
 
 
 # Serial builds of the same kernels (``prange`` runs as ``range``): used for small N, where waking the OpenMP

@@ -26,6 +26,8 @@ still oscillates (found by bisection to ``resolution``), never above :data:`vo2n
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -229,10 +231,11 @@ def fit_neuron_map(preset: str = "vo2", *, n_points: int = 9, delta_max: float |
         grid = np.asarray(deltas, float)
         if grid.ndim != 1 or len(grid) < 3 or np.any(np.diff(grid) <= 0):
             raise ParameterError("deltas must be >= 3 increasing vacancy levels [-]")
+    # the derivations are independent and their small simulations run serial kernels that release the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(len(grid), os.cpu_count() or 1))) as pool:
+        derived = list(pool.map(lambda d: _oscillates(preset, float(d), ambient), grid))
     rows = []
-    amb = None
-    for d in grid:
-        cn, amb = _oscillates(preset, float(d), ambient)
+    for d, (cn, amb) in zip(grid, derived):
         if cn is None:
             raise ParameterError(f"deltas: the circuit of {preset!r} at delta {d:g} does not oscillate [-]")
         rows.append(_row(cn))
